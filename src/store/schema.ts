@@ -1,0 +1,193 @@
+import type { Generated } from 'kysely';
+
+/** Table shapes as the query builder sees them; amounts are integer minor units, dates ISO 'YYYY-MM-DD'. */
+export interface Schema {
+  members: MemberRow;
+  invoices: InvoiceRow;
+  invoice_lines: InvoiceLineRow;
+  payment_attempts: PaymentAttemptRow;
+  payments: PaymentRow;
+  refunds: RefundRow;
+  chargebacks: ChargebackRow;
+  gift_cards: GiftCardRow;
+  credits: CreditRow;
+  journal: JournalRow;
+  outbox: OutboxRow;
+  job_runs: JobRunRow;
+  revenue_days: RevenueDayRow;
+  processor_charges: ProcessorChargeRow;
+}
+
+export interface MemberRow {
+  id: string;
+  version: number;
+  country: string;
+  status: string;
+  /** Earliest date renewal has work for this member: the due index, so renewal costs what is due, not what exists. */
+  next_due: string | null;
+  email: string | null;
+  data: string;
+}
+
+export interface InvoiceRow {
+  id: string;
+  member_id: string;
+  number: number;
+  subscription_id: string;
+  kind: string;
+  idem_key: string;
+  country: string;
+  region: string | null;
+  currency: string;
+  period_start: string;
+  period_end: string;
+  issued_on: string;
+  subtotal: number;
+  discount: number;
+  tax: number;
+  total: number;
+  gift_card_applied: number;
+  credit_applied: number;
+  amount_due: number;
+  charged: number;
+  refunded: number;
+  status: string;
+  attempt_count: number;
+  first_failed_on: string | null;
+  /** The collection index: the day the next charge attempt is due, null when none is scheduled. */
+  next_attempt_on: string | null;
+}
+
+export interface InvoiceLineRow {
+  invoice_id: string;
+  line_no: number;
+  kind: string;
+  description: string;
+  plan_id: string;
+  period_start: string;
+  period_end: string;
+  amount: number;
+  discount: number;
+  net: number;
+  tax: number;
+  total: number;
+  tax_rate_ppm: number;
+  tax_name: string;
+}
+
+export interface PaymentAttemptRow {
+  idem_key: string;
+  invoice_id: string;
+  member_id: string;
+  attempt_no: number;
+  amount: number;
+  currency: string;
+  status: string;
+  decline_code: string | null;
+  attempted_on: string;
+  reference: string | null;
+}
+
+export interface PaymentRow {
+  id: string;
+  invoice_id: string;
+  member_id: string;
+  amount: number;
+  currency: string;
+  reference: string;
+  paid_on: string;
+}
+
+export interface RefundRow {
+  id: string;
+  invoice_id: string;
+  member_id: string;
+  amount: number;
+  tax: number;
+  currency: string;
+  reason: string;
+  refunded_on: string;
+  reference: string;
+}
+
+export interface ChargebackRow {
+  id: string;
+  invoice_id: string;
+  member_id: string;
+  amount: number;
+  fee: number;
+  currency: string;
+  received_on: string;
+}
+
+export interface GiftCardRow {
+  code: string;
+  amount: number;
+  currency: string;
+  sold_on: string;
+  member_id: string | null;
+  redeemed_on: string | null;
+}
+
+export interface CreditRow {
+  id: string;
+  member_id: string;
+  amount: number;
+  currency: string;
+  reason: string;
+  granted_on: string;
+}
+
+export interface JournalRow {
+  id: Generated<number>;
+  entry_key: string;
+  business_date: string;
+  member_id: string;
+  country: string;
+  currency: string;
+  kind: string;
+  account: string;
+  debit: number;
+  credit: number;
+}
+
+export interface OutboxRow {
+  id: Generated<number>;
+  event_id: string;
+  member_id: string;
+  type: string;
+  occurred_on: string;
+  payload: string;
+  created_at: string;
+  published_at: string | null;
+}
+
+export interface JobRunRow {
+  id: Generated<number>;
+  job: string;
+  business_date: string;
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  counts: string;
+  errors: string;
+}
+
+export interface RevenueDayRow {
+  business_date: string;
+  closed_at: string;
+  report: string;
+}
+
+/** The simulated card processor's own records: an external system's state, committed independently of ours. */
+export interface ProcessorChargeRow {
+  idem_key: string;
+  kind: string;
+  token: string;
+  amount: number;
+  currency: string;
+  status: string;
+  code: string | null;
+  reference: string;
+  calls: number;
+}
