@@ -1,0 +1,161 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseIsoDate } from '../domain/calendar.ts';
+import { InvalidInput } from '../domain/errors.ts';
+import { revenueCsv } from '../domain/revenue.ts';
+import { runCollection } from '../jobs/collect.ts';
+import { runRenewal } from '../jobs/renew.ts';
+import { runRevenueReport } from '../jobs/revenue-report.ts';
+import { runDay } from '../jobs/run-day.ts';
+import { listRuns } from '../jobs/run-record.ts';
+import type { Services } from '../jobs/services.ts';
+import { mismatches } from '../scenario/expectations.ts';
+import { runScenario } from '../scenario/run-scenario.ts';
+import { readScenarioFile } from '../scenario/scenario-file.ts';
+import { StoreError } from '../store/connect.ts';
+import { configFromEnv, openServices } from '../wiring.ts';
+import { runDemo } from './demo.ts';
+import { jobProgress } from './progress.ts';
+
+const usage = `usage: tally <command> [options]
+
+  renew --date D                     bill every member due by business date D
+  collect --date D                   charge due invoices and retries for D
+  report revenue --date D [--format json|csv] [--out FILE]
+                                     close and report business day D
+  run-day --date D                   renew, collect and report D, in that order
+  runs [--limit N]                   recent job runs
+  scenario FILE [--out FILE]         run a billing story on a fresh in-memory store
+  demo [--members N] [--days N]      seed the embedded store and bill day after day
+
+environment: TALLY_DB_URL (default sqlite:var/tally.db), TALLY_REPORTING_TZ (UTC), TALLY_LOG_LEVEL (info)`;
+
+/** A usage mistake: one line on stderr and exit code 2. */
+class UsageError extends Error {}
+
+function option(values: Record<string, unknown>, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function dateOption(values: Record<string, unknown>): string {
+  const d = option(values, 'date');
+  if (!d) throw new UsageError('--date is required (YYYY-MM-DD)');
+  return parseIsoDate(d, '--date');
+}
+
+function emit(text: string, out: string | undefined): void {
+  if (out) writeFileSync(out, text);
+  else process.stdout.write(text);
+}
+
+async function withServices<T>(work: (svc: Services) => Promise<T>): Promise<T> {
+  const svc = await openServices(configFromEnv());
+  try {
+    return await work(svc);
+  } finally {
+    await svc.store.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      date: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      limit: { type: 'string' },
+      members: { type: 'string' },
+      days: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (!command || values.help) {
+    console.log(usage);
+    return command || values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'renew':
+    case 'collect': {
+      const date = dateOption(values);
+      const result = await withServices((svc) => {
+        const run = command === 'renew' ? runRenewal : runCollection;
+        const progress = jobProgress(svc, command, date);
+        return run(svc, date, { onProgress: progress.tick }).finally(progress.stop);
+      });
+      console.log(JSON.stringify({ job: command, date, ...result }));
+      return 0;
+    }
+    case 'report': {
+      if (rest[0] !== 'revenue') throw new UsageError('usage: tally report revenue --date D [--format json|csv] [--out FILE]');
+      const date = dateOption(values);
+      const format = option(values, 'format') ?? 'json';
+      if (format !== 'json' && format !== 'csv') throw new UsageError(`--format must be json or csv, got "${format}"`);
+      const report = await withServices((svc) => runRevenueReport(svc, date));
+      emit(format === 'csv' ? revenueCsv(report) : JSON.stringify(report, null, 2) + '\n', option(values, 'out'));
+      return report.balanced ? 0 : 1;
+    }
+    case 'run-day': {
+      const date = dateOption(values);
+      const day = await withServices((svc) => runDay(svc, date));
+      console.log(JSON.stringify({ date, renew: day.renew.counts, collect: day.collect.counts, balanced: day.revenue.balanced }));
+      return day.revenue.balanced ? 0 : 1;
+    }
+    case 'runs': {
+      const limit = Number(option(values, 'limit') ?? 50);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number`);
+      const runs = await withServices((svc) => listRuns(svc.store.db, limit));
+      console.log(JSON.stringify(runs, null, 2));
+      return 0;
+    }
+    case 'scenario': {
+      const file = rest[0];
+      if (!file) throw new UsageError('usage: tally scenario FILE [--out FILE]');
+      const scenario = readScenarioFile(file);
+      const result = await runScenario(scenario);
+      emit(JSON.stringify(result, null, 2) + '\n', option(values, 'out'));
+      const diff = scenario.expect ? mismatches(scenario.expect, result) : [];
+      if (diff.length) {
+        process.stderr.write(`scenario "${scenario.name}" failed ${diff.length} expectation(s):\n${diff.map((d) => `  ${d}`).join('\n')}\n`);
+        return 1;
+      }
+      return 0;
+    }
+    case 'demo': {
+      const members = Number(option(values, 'members') ?? 10_000);
+      const days = Number(option(values, 'days') ?? 60);
+      if (!Number.isInteger(members) || members < 1) throw new UsageError('--members must be a positive whole number');
+      if (!Number.isInteger(days) || days < 1) throw new UsageError('--days must be a positive whole number');
+      await withServices((svc) => runDemo(svc, { members, days }));
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"; run tally --help`);
+  }
+}
+
+/** Bad input is one readable line and a non-zero exit; anything else is a bug and keeps its stack. */
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (err) {
+    if (err instanceof InvalidInput || err instanceof UsageError || err instanceof StoreError) {
+      process.stderr.write(`tally: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`tally: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`tally: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 70;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runCli(process.argv.slice(2));

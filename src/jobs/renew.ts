@@ -1,0 +1,80 @@
+import { InvalidInput } from '../domain/errors.ts';
+import type { DomainEvent } from '../domain/events.ts';
+import type { Invoice } from '../domain/invoice.ts';
+import { invoiceIssuedEntries } from '../domain/journal.ts';
+import type { Member } from '../domain/member.ts';
+import { renewMember } from '../domain/renewal.ts';
+import { insertInvoices, insertJournal } from '../store/ledger.ts';
+import { dueMembers, loadMembers, saveMembers, VersionConflict, type DueCursor } from '../store/members.ts';
+import { appendEvents } from '../store/outbox.ts';
+import { bookingDate } from './booking.ts';
+import { recordRun } from './run-record.ts';
+import type { JobError, JobOptions, JobResult, Services } from './services.ts';
+
+const maxConflictRetries = 5;
+
+/**
+ * Subscription Renewal for a business date: walk the due index, bill every
+ * started period, and commit each chunk's invoices, journal, events and
+ * members together. A re-run finds only members not yet advanced, so a killed
+ * run resumes where it stopped and nobody is billed twice.
+ */
+export async function runRenewal(svc: Services, date: string, opts: JobOptions = {}): Promise<JobResult> {
+  const { db } = svc.store;
+  return recordRun(db, 'renew', date, async () => {
+    const chunkSize = opts.chunkSize ?? 1000;
+    const businessDate = await bookingDate(db, date);
+    const counts = { members: 0, invoices: 0 };
+    const errors: JobError[] = [];
+    let cursor: DueCursor | null = null;
+    for (;;) {
+      const page = await dueMembers(db, date, cursor, chunkSize);
+      if (!page.cursor) break;
+      cursor = page.cursor;
+      let members = page.members;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const done = await renewChunk(svc, members, date, businessDate, errors);
+          counts.members += done.members;
+          counts.invoices += done.invoices;
+          break;
+        } catch (err) {
+          if (!(err instanceof VersionConflict) || attempt >= maxConflictRetries) throw err;
+          // Someone changed a member between our read and write: read the chunk again and redo it.
+          members = [...(await loadMembers(db, members.map((m) => m.id))).values()];
+        }
+      }
+      opts.checkpoint?.('renew.chunk-committed');
+      opts.onProgress?.(counts.members);
+    }
+    svc.log.info({ job: 'renew', date, ...counts, errors: errors.length }, 'renewal finished');
+    return { counts, errors };
+  });
+}
+
+async function renewChunk(svc: Services, members: Member[], date: string, businessDate: string, errors: JobError[]) {
+  const renewed: Member[] = [];
+  const invoices: Invoice[] = [];
+  const events: DomainEvent[] = [];
+  const chunkErrors: JobError[] = [];
+  for (const m of members) {
+    try {
+      const r = renewMember(m, date, svc.billing);
+      renewed.push(r.member);
+      invoices.push(...r.invoices);
+      events.push(...r.events);
+    } catch (err) {
+      // One member's bad data (say, a plan withdrawn from the catalog) must not stop everyone else's billing.
+      if (!(err instanceof InvalidInput)) throw err;
+      chunkErrors.push({ item: m.id, message: err.message });
+    }
+  }
+  await svc.store.db.transaction().execute(async (trx) => {
+    await insertInvoices(trx, invoices);
+    await insertJournal(trx, invoices.flatMap((i) => invoiceIssuedEntries(i, businessDate)));
+    await appendEvents(trx, events);
+    await saveMembers(trx, renewed);
+  });
+  errors.push(...chunkErrors);
+  return { members: renewed.length, invoices: invoices.length };
+}

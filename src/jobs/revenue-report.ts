@@ -1,0 +1,36 @@
+import { revenueReport, type JournalTotal, type RevenueReport } from '../domain/revenue.ts';
+import { recordRun } from './run-record.ts';
+import type { Services } from './services.ts';
+
+/**
+ * Revenue Reporting for a business day. The first report of a day closes it:
+ * the figures are stored and every later report of that day returns them
+ * unchanged; anything booked afterwards lands on a later day.
+ */
+export async function runRevenueReport(svc: Services, date: string): Promise<RevenueReport> {
+  const { db } = svc.store;
+  let report: RevenueReport | undefined;
+  await recordRun(db, 'report-revenue', date, async () => {
+    const closed = await db.selectFrom('revenue_days').select('report').where('business_date', '=', date).executeTakeFirst();
+    if (closed) {
+      report = JSON.parse(closed.report) as RevenueReport;
+      return { counts: { lines: report.lines.length, reused: 1 }, errors: [] };
+    }
+    const rows = await db
+      .selectFrom('journal')
+      .select((eb) => ['country', 'currency', 'kind', 'account', eb.fn.sum<number>('debit').as('debit'), eb.fn.sum<number>('credit').as('credit')])
+      .where('business_date', '=', date)
+      .groupBy(['country', 'currency', 'kind', 'account'])
+      .execute();
+    const totals = rows.map((r) => ({ ...r, debit: Number(r.debit), credit: Number(r.credit) })) as JournalTotal[];
+    const fresh = revenueReport(date, totals);
+    await db.insertInto('revenue_days').values({ business_date: date, closed_at: new Date().toISOString(), report: JSON.stringify(fresh) })
+      .onConflict((oc) => oc.doNothing()).execute();
+    // Another run may have closed the day first: what is stored is the truth.
+    const stored = await db.selectFrom('revenue_days').select('report').where('business_date', '=', date).executeTakeFirstOrThrow();
+    report = JSON.parse(stored.report) as RevenueReport;
+    if (!report.balanced) svc.log.error({ job: 'report-revenue', date, balances: report.balances }, 'journal does not balance');
+    return { counts: { lines: report.lines.length, reused: 0 }, errors: report.balanced ? [] : [{ item: date, message: 'journal does not balance' }] };
+  });
+  return report!;
+}

@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { BillingContext } from '../domain/renewal.ts';
+import type { PaymentGateway } from '../payments/gateway.ts';
+import type { Store } from '../store/connect.ts';
+
+/** Everything a job or an operation needs from the outside world, wired once at the entry point. */
+export interface Services {
+  store: Store;
+  billing: BillingContext;
+  gateway: PaymentGateway;
+  log: Logger;
+  /** Time zone whose calendar days are the revenue business days. */
+  reportingTimeZone: string;
+}
+
+export interface JobOptions {
+  /** Members or invoices handled per transaction. */
+  chunkSize?: number;
+  /** Called after each committed chunk with the number of items done so far. */
+  onProgress?: (done: number) => void;
+  /**
+   * Fault-injection hook: called at every point where a crash must be survivable.
+   * Tests throw from it to prove a killed run re-runs to the same end state.
+   */
+  checkpoint?: (point: string) => void;
+}
+
+export interface JobCounts {
+  [name: string]: number;
+}
+
+export interface JobError {
+  item: string;
+  message: string;
+}
+
+export interface JobResult {
+  counts: JobCounts;
+  errors: JobError[];
+}
