@@ -89,7 +89,7 @@ function demoMember(svc: Services, n: number): Member {
   return member;
 }
 
-async function seed(svc: Services, count: number, log: (line: string) => void): Promise<void> {
+export async function seedDemo(svc: Services, count: number, log: (line: string) => void = () => undefined): Promise<void> {
   const { db } = svc.store;
   const row = await db.selectFrom('members').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   const have = Number(row.n);
@@ -103,7 +103,7 @@ async function seed(svc: Services, count: number, log: (line: string) => void): 
 }
 
 /** A day of member activity, the same each time the day is replayed; every action is safe to repeat. */
-async function activity(svc: Services, date: IsoDate, population: number): Promise<{ applied: number; skipped: number }> {
+export async function demoActivity(svc: Services, date: IsoDate, population: number): Promise<{ applied: number; skipped: number }> {
   const rnd = random(Number(date.replaceAll('-', '')));
   const someone = () => `m${String(1 + Math.floor(rnd() * population)).padStart(6, '0')}`;
   const actions: (() => Promise<unknown>)[] = [];
@@ -193,7 +193,7 @@ export async function runDemo(svc: Services, opts: { members: number; days: numb
   const tty = Boolean(process.stdout.isTTY);
   const bars = tty ? new MultiBar({ format: 'billing days [{bar}] {value}/{total} {date}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : null;
   const say = (line: string) => (bars ? bars.log(line + '\n') : console.log(line));
-  await seed(svc, opts.members, say);
+  await seedDemo(svc, opts.members, say);
   const closed = await lastClosedDay(svc.store.db);
   const first = closed ? addDays(closed, 1) : demoStart;
   say(`billing ${opts.days} days from ${first} on ${svc.store.url}`);
@@ -201,7 +201,7 @@ export async function runDemo(svc: Services, opts: { members: number; days: numb
   let last: RevenueReport | undefined;
   for (let i = 0; i < opts.days; i++) {
     const date = addDays(first, i);
-    const act = await activity(svc, date, opts.members);
+    const act = await demoActivity(svc, date, opts.members);
     const day = await runDay(svc, date);
     last = day.revenue;
     const r = day.renew.counts;

@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Insertable, type Kysely } from 'kysely';
 import type { Schema } from './schema.ts';
 
 // SQLite allows 32,766 bound parameters per statement; stay well under it so one multi-row insert fits any table.
@@ -15,15 +15,48 @@ function chunks<T>(rows: T[], columns: number): T[][] {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
 
+type Mode = { kind: 'ignore' } | { kind: 'upsert'; key: string[]; update: string[]; versioned: boolean };
+
+// Compiled SQL per (table, columns, row count, conflict rule). Building a 2,000-row insert
+// through the query builder's tree costs more than executing it; the text is the same every
+// time, so build it once with placeholders and bind fresh values.
+const compiled = new Map<string, string>();
+
+function insertSql(db: Kysely<Schema>, table: string, columns: string[], rows: number, mode: Mode): string {
+  const cacheKey = `${table}|${columns.join(',')}|${rows}|${JSON.stringify(mode)}`;
+  let text = compiled.get(cacheKey);
+  if (text === undefined) {
+    const blank = Object.fromEntries(columns.map((c) => [c, null]));
+    let q = (db as AnyDb).insertInto(table).values(Array.from({ length: rows }, () => blank));
+    q = mode.kind === 'ignore'
+      ? q.onConflict((oc) => oc.doNothing())
+      : q.onConflict((oc) => {
+        const set = oc.columns(mode.key).doUpdateSet(Object.fromEntries(mode.update.map((c) => [c, sql.ref(`excluded.${c}`)])));
+        return mode.versioned ? set.where(sql.ref(`${table}.version`), '=', sql`excluded.version - 1`) : set;
+      });
+    text = q.compile().sql as string;
+    compiled.set(cacheKey, text);
+  }
+  return text;
+}
+
+async function writeRows(db: Kysely<Schema>, table: string, rows: Record<string, unknown>[], mode: Mode): Promise<number> {
+  if (!rows.length) return 0;
+  const columns = Object.keys(rows[0]!);
+  let written = 0;
+  for (const part of chunks(rows, columns.length)) {
+    const params: unknown[] = new Array(part.length * columns.length);
+    let n = 0;
+    for (const row of part) for (const c of columns) params[n++] = row[c];
+    const res = await db.executeQuery(CompiledQuery.raw(insertSql(db, table, columns, part.length, mode), params));
+    written += Number(res.numAffectedRows ?? 0);
+  }
+  return written;
+}
+
 /** Multi-row insert that skips rows whose unique key exists: re-runs insert nothing twice. Returns rows inserted. */
 export async function insertNew<T extends keyof Schema & string>(db: Kysely<Schema>, table: T, rows: Insertable<Schema[T]>[]): Promise<number> {
-  let inserted = 0;
-  if (!rows.length) return 0;
-  for (const part of chunks(rows, Object.keys(rows[0]!).length)) {
-    const res = await (db as AnyDb).insertInto(table as string).values(part).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-    inserted += Number(res.numInsertedOrUpdatedRows ?? 0);
-  }
-  return inserted;
+  return writeRows(db, table, rows as Record<string, unknown>[], { kind: 'ignore' });
 }
 
 /**
@@ -39,18 +72,5 @@ export async function upsert<T extends keyof Schema & string>(
   update: string[],
   versioned = false,
 ): Promise<number> {
-  let written = 0;
-  if (!rows.length) return 0;
-  for (const part of chunks(rows, Object.keys(rows[0]!).length)) {
-    const res = await (db as AnyDb)
-      .insertInto(table as string)
-      .values(part)
-      .onConflict((oc) => {
-        const set = oc.columns(key).doUpdateSet(Object.fromEntries(update.map((c) => [c, sql.ref(`excluded.${c}`)])));
-        return versioned ? set.where(sql.ref(`${table}.version`), '=', sql`excluded.version - 1`) : set;
-      })
-      .executeTakeFirst();
-    written += Number(res.numInsertedOrUpdatedRows ?? 0);
-  }
-  return written;
+  return writeRows(db, table, rows as Record<string, unknown>[], { kind: 'upsert', key, update, versioned });
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import * as initial from './migrations/0001-initial.ts';
 import type { Schema } from './schema.ts';
 
@@ -52,9 +52,33 @@ export async function openStore(url: string): Promise<Store> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
   sqlite.defaultSafeIntegers(false);
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db);
   return { db, engine, url, close: () => db.destroy() };
+}
+
+/**
+ * The query builder prepares every statement anew; batch jobs run the same few
+ * multi-row statements thousands of times, and preparing a 30,000-parameter
+ * insert costs more than running it. Keep prepared statements by their SQL.
+ */
+function withStatementCache(sqlite: Database.Database, size = 256): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        // Refresh its place so the least recently used statement is the one evicted.
+        cache.delete(sql);
+      } else {
+        stmt = sqlite.prepare(sql) as unknown as SqliteStatement;
+        if (cache.size >= size) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+  };
 }
 
 async function migrate(db: Kysely<Schema>): Promise<void> {
