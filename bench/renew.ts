@@ -10,13 +10,10 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { addDays } from '../src/domain/calendar.ts';
-import { newMember, signup, withSubscription, type Member } from '../src/domain/member.ts';
 import { runCollection } from '../src/jobs/collect.ts';
 import { runRenewal } from '../src/jobs/renew.ts';
-import type { Services } from '../src/jobs/services.ts';
-import { saveMembers } from '../src/store/members.ts';
 import { openServices } from '../src/wiring.ts';
+import { seedDueMembers } from '../test/support/population.ts';
 
 const { values } = parseArgs({ options: { members: { type: 'string', default: '200000' }, engine: { type: 'string', default: 'sqlite' } } });
 const total = Number(values.members);
@@ -24,23 +21,6 @@ if (!Number.isInteger(total) || total < 1000) throw new Error('--members must be
 if (values.engine !== 'sqlite') throw new Error(`--engine ${values.engine}: only sqlite is available in this build`);
 
 const day = '2026-03-15';
-const countries: [string, string | null, string][] = [
-  ['US', 'WA', 'America/Los_Angeles'], ['US', 'NY', 'America/New_York'], ['CA', 'QC', 'America/Toronto'], ['DE', null, 'Europe/Berlin'],
-  ['FR', null, 'Europe/Paris'], ['GB', null, 'Europe/London'], ['JP', null, 'Asia/Tokyo'], ['KR', null, 'Asia/Seoul'],
-  ['BR', null, 'America/Sao_Paulo'], ['MX', null, 'America/Mexico_City'], ['IN', null, 'Asia/Kolkata'], ['AU', null, 'Australia/Sydney'], ['KW', null, 'Asia/Kuwait'],
-];
-const tokens = ['tok_ok', 'tok_ok', 'tok_ok', 'tok_ok', 'tok_ok', 'tok_ok', 'tok_ok', 'tok_soft_decline', 'tok_hard_decline', 'tok_timeout'];
-const plans = ['basic', 'standard', 'premium'];
-
-/** A member whose monthly anniversary is `day`: everyone seeded is due. */
-function dueMember(svc: Services, n: number): Member {
-  const [country, region, timezone] = countries[n % countries.length]!;
-  let m = newMember({ id: `b${String(n).padStart(8, '0')}`, country, region, timezone, paymentToken: tokens[n % tokens.length]! }, svc.billing.catalog);
-  const since = addDays(day, -28 - (n % 3));
-  m = signup(m, plans[n % plans.length]!, since, svc.billing.catalog).member;
-  const s = m.subscriptions[0]!;
-  return withSubscription(m, { ...s, anchor: day, cycle: 0, nextBillingDate: day, periodStart: since, periodEnd: day });
-}
 
 let peakRss = 0;
 const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 25);
@@ -49,11 +29,7 @@ async function measure(members: number): Promise<{ seconds: number; boundSeconds
   const path = `var/bench-renew-${members}.db`;
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
   const svc = await openServices({ dbUrl: `sqlite:${path}`, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
-  for (let from = 0; from < members; from += 5000) {
-    const batch: Member[] = [];
-    for (let n = from; n < Math.min(from + 5000, members); n++) batch.push(dueMember(svc, n));
-    await svc.store.db.transaction().execute((trx) => saveMembers(trx, batch));
-  }
+  await seedDueMembers(svc, members, day);
   global.gc?.();
   peakRss = process.memoryUsage().rss;
   const t0 = performance.now();
