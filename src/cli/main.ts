@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseIsoDate } from '../domain/calendar.ts';
+import { businessDate, parseIsoDate } from '../domain/calendar.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import { revenueCsv } from '../domain/revenue.ts';
 import { runCollection } from '../jobs/collect.ts';
@@ -19,11 +19,11 @@ import { jobProgress } from './progress.ts';
 
 const usage = `usage: tally <command> [options]
 
-  renew --date D                     bill every member due by business date D
-  collect --date D                   charge due invoices and retries for D
+  renew [--date D]                   bill every member due by business date D (default: today in TALLY_REPORTING_TZ)
+  collect [--date D]                 charge due invoices and retries for D
   report revenue --date D [--format json|csv] [--out FILE]
                                      close and report business day D
-  run-day --date D                   renew, collect and report D, in that order
+  run-day [--date D]                 renew, collect and report D, in that order
   runs [--limit N]                   recent job runs
   scenario FILE [--out FILE]         run a billing story on a fresh in-memory store
   demo [--members N] [--days N]      seed the embedded store and bill day after day
@@ -38,9 +38,12 @@ function option(values: Record<string, unknown>, name: string): string | undefin
   return typeof v === 'string' ? v : undefined;
 }
 
-function dateOption(values: Record<string, unknown>): string {
+/** The business date to run for: --date, or today in the reporting time zone (where finance's day begins and ends). */
+function dateOption(values: Record<string, unknown>, required = false): string {
   const d = option(values, 'date');
-  if (!d) throw new UsageError('--date is required (YYYY-MM-DD)');
+  // Reporting closes the day, so it is never run for an implied date.
+  if (!d && required) throw new UsageError('--date is required (YYYY-MM-DD)');
+  if (!d) return businessDate(Date.now(), configFromEnv().reportingTimeZone);
   return parseIsoDate(d, '--date');
 }
 
@@ -92,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'report': {
       if (rest[0] !== 'revenue') throw new UsageError('usage: tally report revenue --date D [--format json|csv] [--out FILE]');
-      const date = dateOption(values);
+      const date = dateOption(values, true);
       const format = option(values, 'format') ?? 'json';
       if (format !== 'json' && format !== 'csv') throw new UsageError(`--format must be json or csv, got "${format}"`);
       const report = await withServices((svc) => runRevenueReport(svc, date));
