@@ -13,7 +13,7 @@ import { mismatches } from '../scenario/expectations.ts';
 import { runScenario } from '../scenario/run-scenario.ts';
 import { readScenarioFile } from '../scenario/scenario-file.ts';
 import { StoreError } from '../store/connect.ts';
-import { configFromEnv, openServices } from '../wiring.ts';
+import { configFromEnv, openServices, type Config } from '../wiring.ts';
 import { runDemo } from './demo.ts';
 import { jobProgress } from './progress.ts';
 
@@ -52,8 +52,8 @@ function emit(text: string, out: string | undefined): void {
   else process.stdout.write(text);
 }
 
-async function withServices<T>(work: (svc: Services) => Promise<T>): Promise<T> {
-  const svc = await openServices(configFromEnv());
+async function withServices<T>(work: (svc: Services) => Promise<T>, config: Config = configFromEnv()): Promise<T> {
+  const svc = await openServices(config);
   try {
     return await work(svc);
   } finally {
@@ -133,7 +133,9 @@ export async function main(argv: string[]): Promise<number> {
       const days = Number(option(values, 'days') ?? 60);
       if (!Number.isInteger(members) || members < 1) throw new UsageError('--members must be a positive whole number');
       if (!Number.isInteger(days) || days < 1) throw new UsageError('--days must be a positive whole number');
-      await withServices((svc) => runDemo(svc, { members, days }));
+      // The demo prints its own per-day summary; job logs would drown it unless asked for.
+      const config = configFromEnv();
+      await withServices((svc) => runDemo(svc, { members, days }), { ...config, logLevel: process.env.TALLY_LOG_LEVEL ?? 'warn' });
       return 0;
     }
     default:

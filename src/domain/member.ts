@@ -92,6 +92,10 @@ export interface NewMember {
 
 export function newMember(input: NewMember, catalog: CatalogIndex): Member {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(input.id)) throw new InvalidInput('member', `invalid member id "${input.id}"`, input.id);
+  // Tax rules match region codes exactly: a lowercase "wa" would silently fall back to the country rate.
+  if (input.region != null && !/^[A-Z0-9]{1,3}$/.test(input.region)) {
+    throw new InvalidInput('region', `"${input.region}" is not a subdivision code like WA or QC`, input.region);
+  }
   return {
     id: input.id,
     version: 0,
