@@ -1,7 +1,7 @@
 import { addDays, type IsoDate } from './calendar.ts';
 import { event, type DomainEvent } from './events.ts';
 import { moveInvoice, type Invoice } from './invoice.ts';
-import { withSubscription, type Member } from './member.ts';
+import { withSubscription, type Member, type Subscription } from './member.ts';
 
 /** Default dunning: retry 1, 3 and 7 days after the first failed attempt. */
 export const defaultRetryOffsets: readonly number[] = [1, 3, 7];
@@ -38,11 +38,7 @@ export function applyChargeOutcome(
     let updated = member;
     const events = [event('invoice.paid', member.id, on, invoice.key, { invoice: invoice.id, charged: invoice.amountDue, reference: outcome.reference })];
     if (sub && (sub.status === 'past_due' || sub.status === 'on_hold')) {
-      // A member back from hold whose schedule lapsed starts a fresh period today rather than being billed for the months they had no service.
-      const lapsed = sub.status === 'on_hold' && sub.nextBillingDate < on;
-      updated = withSubscription(member, lapsed
-        ? { ...sub, status: 'active', anchor: on, cycle: 0, nextBillingDate: on }
-        : { ...sub, status: 'active' });
+      updated = withSubscription(member, resume(sub, on));
       events.push(event('subscription.recovered', member.id, on, `${sub.id}:${invoice.key}`, { subscription: sub.id }));
     }
     return { invoice: paid, member: updated, events, paid: invoice.amountDue, writeOff: invoice.status === 'uncollectible' ? 'recovered' : 'none' };
@@ -76,6 +72,16 @@ export function applyChargeOutcome(
   }
   const writeOff = status === 'uncollectible' && invoice.status !== 'uncollectible' ? 'written_off' : 'none';
   return { invoice: failed, member: updated, events, paid: 0, writeOff };
+}
+
+/**
+ * A held or past-due subscription becomes active again. One whose schedule
+ * lapsed while on hold starts a fresh period on the day it resumes rather than
+ * being billed for the months it had no service.
+ */
+export function resume(sub: Subscription, on: IsoDate): Subscription {
+  const lapsed = sub.status === 'on_hold' && sub.nextBillingDate < on;
+  return lapsed ? { ...sub, status: 'active', anchor: on, cycle: 0, nextBillingDate: on } : { ...sub, status: 'active' };
 }
 
 /** Updating the payment method retries what is owed in that day's collection run. */

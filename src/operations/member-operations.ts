@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { assertTimeZone, type IsoDate } from '../domain/calendar.ts';
 import type { Product } from '../domain/catalog.ts';
-import { retryAfterPaymentUpdate } from '../domain/collection.ts';
+import { resume, retryAfterPaymentUpdate } from '../domain/collection.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import type { Invoice } from '../domain/invoice.ts';
@@ -117,7 +117,11 @@ export async function updatePaymentMethod(svc: Services, memberId: string, token
     const member = existing(found, memberId);
     const change = rules.updatePaymentMethod(member, token, on);
     const owed = (await memberInvoices(svc.store.db, memberId)).filter((i) => i.status === 'past_due' || i.status === 'uncollectible');
-    return { ...change, invoiceUpdates: owed.map((i) => retryAfterPaymentUpdate(i, on)) };
+    if (owed.length) return { ...change, invoiceUpdates: owed.map((i) => retryAfterPaymentUpdate(i, on)) };
+    // Held with nothing owed (after a chargeback): the new method is charged at the next renewal.
+    let resumed = change.member;
+    for (const sub of resumed.subscriptions) if (sub.status === 'on_hold') resumed = rules.withSubscription(resumed, resume(sub, on));
+    return { ...change, member: resumed };
   }, on);
 }
 

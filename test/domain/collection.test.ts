@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyChargeOutcome, retryAfterPaymentUpdate } from '../../src/domain/collection.ts';
+import { applyChargeOutcome, resume, retryAfterPaymentUpdate } from '../../src/domain/collection.ts';
 import { canMove } from '../../src/domain/invoice.ts';
 import { chargeback, refundInvoice } from '../../src/domain/refund.ts';
 import { renewMember } from '../../src/domain/renewal.ts';
@@ -85,4 +85,14 @@ test('the invoice state machine refuses illegal moves', () => {
   assert.equal(canMove('paid', 'past_due'), false);
   assert.equal(canMove('refunded', 'paid'), false);
   assert.equal(canMove('uncollectible', 'paid'), true);
+});
+
+test('resuming a held subscription keeps a live schedule and restarts a lapsed one', () => {
+  const { member } = issued();
+  const held = { ...member.subscriptions[0]!, status: 'on_hold' as const };
+  assert.equal(resume(held, '2026-01-20').nextBillingDate, '2026-02-10');
+  assert.deepEqual(
+    (({ status, anchor, cycle, nextBillingDate }) => ({ status, anchor, cycle, nextBillingDate }))(resume(held, '2026-03-01')),
+    { status: 'active', anchor: '2026-03-01', cycle: 0, nextBillingDate: '2026-03-01' },
+  );
 });
