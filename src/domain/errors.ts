@@ -13,3 +13,11 @@ export class InvalidInput extends Error {
     this.value = value;
   }
 }
+
+/** The input names something that does not exist (a member, an invoice). */
+export class NotFound extends InvalidInput {
+  constructor(field: string, message: string, value?: unknown) {
+    super(field, message, value);
+    this.name = 'NotFound';
+  }
+}

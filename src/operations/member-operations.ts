@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { assertTimeZone, type IsoDate } from '../domain/calendar.ts';
 import type { Product } from '../domain/catalog.ts';
 import { resume, retryAfterPaymentUpdate } from '../domain/collection.ts';
-import { InvalidInput } from '../domain/errors.ts';
+import { InvalidInput, NotFound } from '../domain/errors.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import type { Invoice } from '../domain/invoice.ts';
 import {
@@ -68,7 +68,7 @@ async function commit(trx: Kysely<Schema>, c: Change): Promise<void> {
 }
 
 function existing(member: Member | undefined, memberId: string): Member {
-  if (!member) throw new InvalidInput('member', `unknown member "${memberId}"`, memberId);
+  if (!member) throw new NotFound('member', `unknown member "${memberId}"`, memberId);
   return member;
 }
 
@@ -165,7 +165,7 @@ export async function applyMemberDiscount(svc: Services, memberId: string, disco
 async function requireInvoice(svc: Services, memberId: string, number: number): Promise<Invoice> {
   if (!Number.isSafeInteger(number) || number < 1) throw new InvalidInput('invoice', `invoice number must be a whole number ≥ 1, got ${number}`, number);
   const invoice = await invoiceByNumber(svc.store.db, memberId, number);
-  if (!invoice) throw new InvalidInput('invoice', `member "${memberId}" has no invoice ${number}`, number);
+  if (!invoice) throw new NotFound('invoice', `member "${memberId}" has no invoice ${number}`, number);
   return invoice;
 }
 

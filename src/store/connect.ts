@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import * as initial from './migrations/0001-initial.ts';
+import * as service from './migrations/0002-service.ts';
 import type { Schema } from './schema.ts';
 
 export type Engine = 'sqlite';
@@ -17,6 +18,7 @@ export interface Store {
 /** Migrations are code, listed in order; an entry is never edited once released, only added. */
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-service': service,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -16,6 +16,10 @@ export interface Schema {
   job_runs: JobRunRow;
   revenue_days: RevenueDayRow;
   processor_charges: ProcessorChargeRow;
+  api_keys: ApiKeyRow;
+  idempotency_keys: IdempotencyKeyRow;
+  audit_log: AuditRow;
+  job_locks: JobLockRow;
 }
 
 export interface MemberRow {
@@ -190,4 +194,42 @@ export interface ProcessorChargeRow {
   code: string | null;
   reference: string;
   calls: number;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  role: string;
+  secret_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface IdempotencyKeyRow {
+  api_key_id: string;
+  idem_key: string;
+  request_hash: string;
+  /** Null while the first request with this key is still being handled. */
+  status_code: number | null;
+  response: string | null;
+  created_at: string;
+}
+
+/** Append-only: no code path updates or deletes an audit row. */
+export interface AuditRow {
+  id: Generated<number>;
+  at: string;
+  actor: string;
+  action: string;
+  member_id: string;
+  reason: string;
+  request: string;
+  before: string | null;
+  after: string | null;
+}
+
+export interface JobLockRow {
+  job: string;
+  owner: string;
+  expires_at: number;
 }
