@@ -4,6 +4,11 @@ import type { JobResult } from './services.ts';
 
 export type JobName = 'renew' | 'collect' | 'report-revenue';
 
+/** Thrown from a job's checkpoint when the process is shutting down: the run stops at a safe point and is recorded as stopped. */
+export class JobStopped extends Error {
+  override name = 'JobStopped';
+}
+
 /**
  * Record a job run: started, finished, counts and errors. A run that dies
  * stays `running` until the next run of the same job and date marks it
@@ -26,7 +31,7 @@ export async function recordRun(db: Kysely<Schema>, job: JobName, businessDate: 
     return { ...result, runId };
   } catch (err) {
     await db.updateTable('job_runs').set({
-      status: 'failed', finished_at: new Date().toISOString(),
+      status: err instanceof JobStopped ? 'stopped' : 'failed', finished_at: new Date().toISOString(),
       errors: JSON.stringify([{ item: '*', message: err instanceof Error ? err.message : String(err) }]),
     }).where('id', '=', runId).execute().catch(() => undefined);
     throw err;

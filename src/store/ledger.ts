@@ -82,8 +82,7 @@ export async function invoicesDue(db: Kysely<Schema>, date: string, after: Invoi
   };
 }
 
-export async function memberInvoices(db: Kysely<Schema>, memberId: string): Promise<Invoice[]> {
-  const rows = await db.selectFrom('invoices').selectAll().where('member_id', '=', memberId).orderBy('number').execute();
+async function withLines(db: Kysely<Schema>, rows: InvoiceRow[]): Promise<Invoice[]> {
   if (!rows.length) return [];
   const lines = await db.selectFrom('invoice_lines').selectAll().where('invoice_id', 'in', rows.map((r) => r.id)).orderBy('line_no').execute();
   const byInvoice = new Map<string, InvoiceLine[]>();
@@ -93,6 +92,19 @@ export async function memberInvoices(db: Kysely<Schema>, memberId: string): Prom
     byInvoice.set(l.invoice_id, list);
   }
   return rows.map((r) => rowToInvoice(r, byInvoice.get(r.id) ?? []));
+}
+
+export async function memberInvoices(db: Kysely<Schema>, memberId: string): Promise<Invoice[]> {
+  return withLines(db, await db.selectFrom('invoices').selectAll().where('member_id', '=', memberId).orderBy('number').execute());
+}
+
+/** Billing history newest first, a page at a time: the cursor is the last invoice number seen. */
+export async function memberInvoicePage(db: Kysely<Schema>, memberId: string, before: number | null, limit: number): Promise<{ invoices: Invoice[]; nextCursor: string | null }> {
+  let q = db.selectFrom('invoices').selectAll().where('member_id', '=', memberId);
+  if (before !== null) q = q.where('number', '<', before);
+  const rows = await q.orderBy('number', 'desc').limit(limit + 1).execute();
+  const page = rows.slice(0, limit);
+  return { invoices: await withLines(db, page), nextCursor: rows.length > limit ? String(page.at(-1)!.number) : null };
 }
 
 export async function invoiceByNumber(db: Kysely<Schema>, memberId: string, number: number): Promise<Invoice | undefined> {

@@ -1,0 +1,30 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from '../store/schema.ts';
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  memberId: string;
+  reason: string;
+  request: unknown;
+  before: unknown;
+  after: unknown;
+}
+
+/** Append one customer-service action: who, when, what, why, and the member before and after. */
+export async function appendAudit(db: Kysely<Schema>, e: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
+  await db.insertInto('audit_log').values({
+    at: new Date().toISOString(), actor: e.actor, action: e.action, member_id: e.memberId, reason: e.reason,
+    request: JSON.stringify(e.request), before: JSON.stringify(e.before), after: JSON.stringify(e.after),
+  }).execute();
+}
+
+export async function auditTrail(db: Kysely<Schema>, memberId: string): Promise<AuditEntry[]> {
+  const rows = await db.selectFrom('audit_log').selectAll().where('member_id', '=', memberId).orderBy('id').execute();
+  return rows.map((r) => ({
+    id: r.id, at: r.at, actor: r.actor, action: r.action, memberId: r.member_id, reason: r.reason,
+    request: JSON.parse(r.request), before: r.before && JSON.parse(r.before), after: r.after && JSON.parse(r.after),
+  }));
+}

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { InvalidInput, NotFound } from '../../domain/errors.ts';
+import { assertSameCurrency, type Member } from '../../domain/member.ts';
+import * as ops from '../../operations/member-operations.ts';
+import { invoiceByNumber, memberInvoices } from '../../store/ledger.ts';
+import { loadMember } from '../../store/members.ts';
+import { appendAudit, auditTrail } from '../audit.ts';
+import type { ApiContext } from '../context.ts';
+import { CreditBody, errors, MemberParams, RefundBody } from '../schemas.ts';
+import { invoiceView, memberView } from '../views.ts';
+import { memberToday } from './member-routes.ts';
+
+type Params = Static<typeof MemberParams>;
+const tags = ['customer service'];
+const roles = ['cs-agent'] as const;
+const Anything = Type.Any();
+
+const SearchQuery = Type.Object({
+  member: Type.Optional(Type.String({ maxLength: 64 })),
+  email: Type.Optional(Type.String({ maxLength: 254 })),
+  invoice: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}#[0-9]{1,7}$', description: 'invoice id: member id # number' })),
+}, { additionalProperties: false });
+
+export function csRoutes(app: FastifyInstance, api: ApiContext): void {
+  const { db } = api.svc.store;
+
+  app.get('/v1/cs/members/:id', {
+    config: { roles },
+    schema: {
+      tags, summary: 'Everything about a member\'s billing in one call', params: MemberParams,
+      response: {
+        200: Type.Object({
+          member: Type.Ref('Member'), invoices: Type.Array(Type.Ref('Invoice')), attempts: Type.Array(Anything), payments: Type.Array(Anything),
+          refunds: Type.Array(Anything), chargebacks: Type.Array(Anything), credits: Type.Array(Anything), giftCards: Type.Array(Anything), audit: Type.Array(Anything),
+        }),
+        ...errors(400, 401, 403, 404, 429),
+      },
+    },
+  }, async (req) => {
+    const { id } = req.params as Params;
+    const m = await loadMember(db, id);
+    if (!m) throw new NotFound('id', `unknown member "${id}"`);
+    const [invoices, attempts, payments, refunds, chargebacks, credits, giftCards, audit] = await Promise.all([
+      memberInvoices(db, id),
+      db.selectFrom('payment_attempts').selectAll().where('member_id', '=', id).orderBy('invoice_id').orderBy('attempt_no').execute(),
+      db.selectFrom('payments').selectAll().where('member_id', '=', id).orderBy('paid_on').execute(),
+      db.selectFrom('refunds').selectAll().where('member_id', '=', id).orderBy('refunded_on').execute(),
+      db.selectFrom('chargebacks').selectAll().where('member_id', '=', id).orderBy('received_on').execute(),
+      db.selectFrom('credits').selectAll().where('member_id', '=', id).orderBy('granted_on').execute(),
+      db.selectFrom('gift_cards').selectAll().where('member_id', '=', id).orderBy('sold_on').execute(),
+      auditTrail(db, id),
+    ]);
+    return { member: memberView(m), invoices: invoices.map(invoiceView), attempts, payments, refunds, chargebacks, credits, giftCards, audit };
+  });
+
+  app.get('/v1/cs/search', {
+    config: { roles },
+    schema: { tags, summary: 'Find members by id, email or invoice', querystring: SearchQuery, response: { 200: Type.Object({ members: Type.Array(Type.Ref('Member')) }), ...errors(400, 401, 403, 429) } },
+  }, async (req) => {
+    const q = req.query as Static<typeof SearchQuery>;
+    let ids: string[] = [];
+    if (q.member) ids = [q.member];
+    else if (q.email) ids = (await db.selectFrom('members').select('id').where('email', '=', q.email).limit(50).execute()).map((r) => r.id);
+    else if (q.invoice) ids = (await db.selectFrom('invoices').select('member_id').where('id', '=', q.invoice).execute()).map((r) => r.member_id);
+    else throw new InvalidInput('query', 'give member, email or invoice');
+    const found = await Promise.all(ids.map((id) => loadMember(db, id)));
+    return { members: found.filter((m): m is Member => m !== undefined).map(memberView) };
+  });
+
+  /** Every agent action is audited with the member before and after, in the agent's own words. */
+  const audited = async (action: string, actor: string, id: string, reason: string, request: unknown, run: (on: string, before: Member) => Promise<Member>) => {
+    const before = await loadMember(db, id);
+    if (!before) throw new NotFound('id', `unknown member "${id}"`);
+    const on = await memberToday(api, id);
+    const after = await run(on, before);
+    await appendAudit(db, { actor, action, memberId: id, reason, request, before: memberView(before), after: memberView(after) });
+    return memberView(after);
+  };
+
+  app.post('/v1/cs/members/:id/credits', {
+    config: { roles },
+    schema: { tags, summary: 'Grant a service credit (reason required, audited)', params: MemberParams, body: CreditBody, response: { 200: Type.Ref('Member'), ...errors(400, 401, 403, 404, 409, 422, 429) } },
+  }, async (req) => {
+    const { id } = req.params as Params;
+    const b = req.body as Static<typeof CreditBody>;
+    return audited('credit.granted', `${req.apiKey!.name} (${req.apiKey!.id})`, id, b.reason, b, (on, before) => {
+      assertSameCurrency(before, b.currency);
+      return ops.grantCredit(api.svc, id, `credit-${randomUUID()}`, b.amount, b.reason, on);
+    });
+  });
+
+  app.post('/v1/cs/members/:id/refunds', {
+    config: { roles },
+    schema: { tags, summary: 'Refund all or part of a paid invoice (reason required, audited)', params: MemberParams, body: RefundBody, response: { 200: Type.Ref('Member'), ...errors(400, 401, 403, 404, 409, 422, 429) } },
+  }, async (req) => {
+    const { id } = req.params as Params;
+    const b = req.body as Static<typeof RefundBody>;
+    return audited('invoice.refunded', `${req.apiKey!.name} (${req.apiKey!.id})`, id, b.reason, b, async (on) => {
+      const invoice = await invoiceByNumber(db, id, b.invoice);
+      if (invoice && invoice.currency !== b.currency) throw new InvalidInput('currency', `invoice ${b.invoice} is in ${invoice.currency}, not ${b.currency}`, b.currency);
+      return ops.refundMemberInvoice(api.svc, id, b.invoice, b.amount, b.reason, on);
+    });
+  });
+}

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { sql } from 'kysely';
+import { accessControl } from './access.ts';
+import { apiKeyVerifier } from './api-keys.ts';
+import type { ApiContext } from './context.ts';
+import { idempotency } from './idempotency.ts';
+import type { ServiceMetrics } from './metrics.ts';
+import { errorHandler, sendProblem } from './problem.ts';
+import { backOfficeRoutes } from './routes/back-office-routes.ts';
+import { csRoutes } from './routes/cs-routes.ts';
+import { dvdRoutes } from './routes/dvd-routes.ts';
+import { memberRoutes } from './routes/member-routes.ts';
+import { InvoicePage, sharedSchemas } from './schemas.ts';
+
+export interface ApiOptions {
+  metrics: ServiceMetrics;
+  /** Requests per minute per API key. */
+  rateLimit?: number;
+  bodyLimit?: number;
+  logger?: FastifyServerOptions['logger'];
+  /** For the DVD partner listener: TLS with client certificates signed by `ca`. */
+  https?: { key: string | Buffer; cert: string | Buffer; ca: string | Buffer };
+}
+
+// Bodies are checked strictly (no type coercion, no unknown fields silently dropped); query
+// strings and path parameters arrive as text and are coerced to their declared types.
+const bodyAjv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+const textAjv = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+for (const s of [...sharedSchemas, InvoicePage]) {
+  if (s.$id) {
+    bodyAjv.addSchema(s);
+    textAjv.addSchema(s);
+  }
+}
+bodyAjv.addFormat('email', /^[^\s@]+@[^\s@]+\.[^\s@]+$/);
+
+function base(api: ApiContext, opts: ApiOptions): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID()),
+    requestIdHeader: false,
+    ...(opts.https ? { https: { key: opts.https.key, cert: opts.https.cert, ca: opts.https.ca, requestCert: true, rejectUnauthorized: true } } : {}),
+  });
+  for (const s of [...sharedSchemas, { ...InvoicePage, $id: 'InvoicePage' }]) app.addSchema(s);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route ${req.method} ${req.url.split('?')[0]}`));
+  app.addHook('onRequest', accessControl(apiKeyVerifier(api.svc.store.db)));
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-request-id', req.id);
+    return payload;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    opts.metrics.observeRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  return app;
+}
+
+async function protect(app: FastifyInstance, api: ApiContext, opts: ApiOptions): Promise<void> {
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: opts.rateLimit ?? 6000,
+    timeWindow: 60_000,
+    keyGenerator: (req) => req.apiKey?.id ?? req.ip,
+    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'RATE_LIMITED', message: `rate limit of ${ctx.max} requests per minute for this key reached; retry after ${ctx.after}` }),
+  });
+  const idem = idempotency(api.svc.store.db);
+  app.addHook('preHandler', idem.before);
+  app.addHook('onSend', async (req, reply, payload) => {
+    await idem.after(req, reply, payload);
+    return payload;
+  });
+}
+
+/** The main listener: member, customer-service, finance and admin APIs, OpenAPI, health and metrics. */
+export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<FastifyInstance> {
+  const app = base(api, opts);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Tally billing API', version: '1', description: 'Amounts are integer minor units with an ISO 4217 currency. Every POST accepts an Idempotency-Key header. Errors are application/problem+json naming the field.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await protect(app, api, opts);
+  memberRoutes(app, api);
+  csRoutes(app, api);
+  backOfficeRoutes(app, api);
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await sql`select 1`.execute(api.svc.store.db);
+      const pending = await api.svc.store.db.selectFrom('kysely_migration' as never).select(sql<number>`count(*)`.as('n')).executeTakeFirst();
+      return { status: 'ready', migrations: Number((pending as { n: number } | undefined)?.n ?? 0) };
+    } catch (err) {
+      return sendProblem(reply, 503, `store not reachable: ${(err as Error).message}`);
+    }
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()));
+  return app;
+}
+
+/** The DVD partner listener: mutual TLS, and a dvd-partner API key on top. */
+export async function buildDvdApi(api: ApiContext, opts: ApiOptions & { https: NonNullable<ApiOptions['https']> }): Promise<FastifyInstance> {
+  const app = base(api, opts);
+  await protect(app, api, opts);
+  dvdRoutes(app, api);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  return app;
+}
