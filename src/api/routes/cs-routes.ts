@@ -61,7 +61,7 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
     schema: { tags, summary: 'Find members by id, email or invoice', querystring: SearchQuery, response: { 200: Type.Object({ members: Type.Array(Type.Ref('Member')) }), ...errors(400, 401, 403, 429) } },
   }, async (req) => {
     const q = req.query as Static<typeof SearchQuery>;
-    let ids: string[] = [];
+    let ids: string[];
     if (q.member) ids = [q.member];
     else if (q.email) ids = (await db.selectFrom('members').select('id').where('email', '=', q.email).limit(50).execute()).map((r) => r.id);
     else if (q.invoice) ids = (await db.selectFrom('invoices').select('member_id').where('id', '=', q.invoice).execute()).map((r) => r.member_id);
