@@ -59,7 +59,7 @@ const creditAmounts: Record<string, number> = { JPY: 500, KRW: 5000, KWD: 1000, 
 const tokens: [string, number][] = [['tok_ok', 88], ['tok_soft_decline', 5], ['tok_hard_decline', 2], ['tok_timeout', 5]];
 const streamingPlans: [string, number][] = [['basic', 30], ['standard', 38], ['premium', 20], ['standard-annual', 6], ['standard-trial', 6]];
 
-function demoMember(svc: Services, n: number): Member {
+function demoMember(svc: Services, n: number, start: IsoDate): Member {
   const rnd = random(n * 7919 + 1);
   const [country, , timezone, regions] = pick(rnd, countries.map((c) => [c, c[1]] as [typeof c, number]));
   let member = newMember({
@@ -73,7 +73,7 @@ function demoMember(svc: Services, n: number): Member {
   const plan = pick(rnd, streamingPlans);
   const trial = svc.billing.catalog.plan(plan).trialDays > 0;
   // Already-billed members, their anniversaries spread over the month before the demo starts, so every day has renewals.
-  const since = addDays(demoStart, trial ? -Math.floor(rnd() * 25) - 1 : -Math.floor(rnd() * 31) - 1);
+  const since = addDays(start, trial ? -Math.floor(rnd() * 25) - 1 : -Math.floor(rnd() * 31) - 1);
   member = signup(member, plan, since, svc.billing.catalog).member;
   const sub = member.subscriptions[0]!;
   if (!trial) {
@@ -85,11 +85,12 @@ function demoMember(svc: Services, n: number): Member {
     const s = member.subscriptions[0]!;
     member = withSubscription(member, { ...s, discount: rnd() < 0.5 ? { kind: 'percent', percentOff: 25, cyclesLeft: 3 } : { kind: 'percent', percentOff: 50, cyclesLeft: 1 } });
   }
-  if (country === 'US' && rnd() < 0.1) member = signup(member, rnd() < 0.5 ? 'dvd-1' : 'dvd-2', demoStart, svc.billing.catalog).member;
+  if (country === 'US' && rnd() < 0.1) member = signup(member, rnd() < 0.5 ? 'dvd-1' : 'dvd-2', start, svc.billing.catalog).member;
   return member;
 }
 
-export async function seedDemo(svc: Services, count: number, log: (line: string) => void = () => undefined): Promise<void> {
+/** Seed the demo population (once; a re-run after a kill completes it), already billed up to `start`. */
+export async function seedDemo(svc: Services, count: number, log: (line: string) => void = () => undefined, start: IsoDate = demoStart): Promise<void> {
   const { db } = svc.store;
   const row = await db.selectFrom('members').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   const have = Number(row.n);
@@ -97,7 +98,7 @@ export async function seedDemo(svc: Services, count: number, log: (line: string)
   log(`seeding ${count - have} members…`);
   for (let from = have + 1; from <= count; from += 1000) {
     const batch: Member[] = [];
-    for (let n = from; n < Math.min(from + 1000, count + 1); n++) batch.push(demoMember(svc, n));
+    for (let n = from; n < Math.min(from + 1000, count + 1); n++) batch.push(demoMember(svc, n, start));
     await db.transaction().execute((trx) => saveMembers(trx, batch));
   }
 }

@@ -14,7 +14,9 @@ import { runScenario } from '../scenario/run-scenario.ts';
 import { readScenarioFile } from '../scenario/scenario-file.ts';
 import { StoreError } from '../store/connect.ts';
 import { configFromEnv, openServices, type Config } from '../wiring.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../api/api-keys.ts';
 import { runDemo } from './demo.ts';
+import { serve, serveOptionsFromEnv } from './serve.ts';
 import { jobProgress } from './progress.ts';
 
 const usage = `usage: tally <command> [options]
@@ -27,8 +29,13 @@ const usage = `usage: tally <command> [options]
   runs [--limit N]                   recent job runs
   scenario FILE [--out FILE]         run a billing story on a fresh in-memory store
   demo [--members N] [--days N]      seed the embedded store and bill day after day
+  serve                              the HTTP service with the daily jobs on a schedule
+  keys create --name NAME --role ROLE | keys revoke ID | keys list
+                                     API keys (roles: member-app, cs-agent, finance, admin, dvd-partner)
 
-environment: TALLY_DB_URL (default sqlite:var/tally.db), TALLY_REPORTING_TZ (UTC), TALLY_LOG_LEVEL (info)`;
+environment: TALLY_DB_URL (default sqlite:var/tally.db), TALLY_REPORTING_TZ (UTC), TALLY_LOG_LEVEL (info),
+  TALLY_HOST (127.0.0.1), TALLY_PORT (3000), TALLY_RATE_LIMIT (6000 per key per minute),
+  TALLY_DVD_PORT (3443), TALLY_DVD_TLS_KEY / _CERT / _CA (files; the DVD listener is off without them)`;
 
 /** A usage mistake: one line on stderr and exit code 2. */
 class UsageError extends Error {}
@@ -73,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       members: { type: 'string' },
       days: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -137,6 +146,30 @@ export async function main(argv: string[]): Promise<number> {
       const config = configFromEnv();
       await withServices((svc) => runDemo(svc, { members, days }), { ...config, logLevel: process.env.TALLY_LOG_LEVEL ?? 'warn' });
       return 0;
+    }
+    case 'serve':
+      await withServices((svc) => serve(svc, serveOptionsFromEnv()));
+      return 0;
+    case 'keys': {
+      const [sub, id] = rest;
+      if (sub === 'create') {
+        const name = option(values, 'name');
+        const role = option(values, 'role');
+        if (!name || !role) throw new UsageError('usage: tally keys create --name NAME --role ROLE');
+        const { key, secret } = await withServices((svc) => createApiKey(svc.store.db, name, role));
+        console.log(JSON.stringify({ ...key, secret }));
+        process.stderr.write('the secret is shown only now; store it safely\n');
+        return 0;
+      }
+      if (sub === 'revoke' && id) {
+        await withServices((svc) => revokeApiKey(svc.store.db, id));
+        return 0;
+      }
+      if (sub === 'list') {
+        console.log(JSON.stringify(await withServices((svc) => listApiKeys(svc.store.db)), null, 2));
+        return 0;
+      }
+      throw new UsageError('usage: tally keys create --name NAME --role ROLE | keys revoke ID | keys list');
     }
     default:
       throw new UsageError(`unknown command "${command}"; run tally --help`);

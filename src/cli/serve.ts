@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { createApiKey, listApiKeys } from '../api/api-keys.ts';
+import type { ApiContext } from '../api/context.ts';
+import { serviceMetrics } from '../api/metrics.ts';
+import { buildApi, buildDvdApi } from '../api/server.ts';
+import { addDays, businessDate } from '../domain/calendar.ts';
+import { dailySchedule } from '../jobs/scheduler.ts';
+import type { Services } from '../jobs/services.ts';
+import { seedDemo } from './demo.ts';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  rateLimit: number;
+  dvd: { port: number; key: string; cert: string; ca: string } | null;
+  demoMembers: number;
+}
+
+export function serveOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
+  const tls = env.TALLY_DVD_TLS_KEY && env.TALLY_DVD_TLS_CERT && env.TALLY_DVD_TLS_CA;
+  return {
+    host: env.TALLY_HOST || '127.0.0.1',
+    port: Number(env.TALLY_PORT || 3000),
+    rateLimit: Number(env.TALLY_RATE_LIMIT || 6000),
+    dvd: tls ? { port: Number(env.TALLY_DVD_PORT || 3443), key: env.TALLY_DVD_TLS_KEY!, cert: env.TALLY_DVD_TLS_CERT!, ca: env.TALLY_DVD_TLS_CA! } : null,
+    demoMembers: Number(env.TALLY_DEMO_MEMBERS ?? 10_000),
+  };
+}
+
+/**
+ * The service: APIs on the embedded store, the demo population on first start,
+ * and the daily jobs on a schedule. SIGINT/SIGTERM finish in-flight requests and
+ * stop a running job at its next safe point.
+ */
+export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
+  const metrics = serviceMetrics(svc.store.db);
+  const today = () => businessDate(Date.now(), svc.reportingTimeZone);
+  const members = await svc.store.db.selectFrom('members').select('id').limit(1).execute();
+  let firstDay: string | null = null;
+  if (!members.length && opts.demoMembers > 0) {
+    // A month of history to catch up on, so the first start shows billing, dunning and revenue at once.
+    firstDay = addDays(today(), -30);
+    svc.log.info({ members: opts.demoMembers, from: firstDay }, 'seeding the demo population');
+    await seedDemo(svc, opts.demoMembers, () => undefined, firstDay);
+  }
+  if (!(await listApiKeys(svc.store.db)).length) {
+    const { secret } = await createApiKey(svc.store.db, 'bootstrap admin', 'admin');
+    console.log(`first start: an admin API key was created; it is shown only now:\n  ${secret}\ncreate keys for the other roles with: tally keys create --name NAME --role ROLE`);
+  }
+  const schedule = dailySchedule(svc, {
+    owner: `${hostname()}:${process.pid}`,
+    firstDay: async () => firstDay,
+    intervalMs: 60_000,
+    onJob: (job, _date, status, seconds, counts) => metrics.observeJob(job, status, seconds, counts),
+  });
+  const api: ApiContext = { svc, now: Date.now, schedule };
+  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit, logger: { level: svc.log.level, redact: ['req.headers.authorization'] } });
+  const url = await app.listen({ host: opts.host, port: opts.port });
+  console.log(`Tally is serving on ${url} (API docs at ${url}/docs, OpenAPI at ${url}/openapi.json)`);
+  const dvd = opts.dvd
+    ? await buildDvdApi(api, { metrics, rateLimit: opts.rateLimit, https: { key: readFileSync(opts.dvd.key), cert: readFileSync(opts.dvd.cert), ca: readFileSync(opts.dvd.ca) } })
+    : null;
+  if (dvd && opts.dvd) console.log(`DVD partner API (mutual TLS) on ${await dvd.listen({ host: opts.host, port: opts.dvd.port })}`);
+  else svc.log.warn('DVD partner API disabled: set TALLY_DVD_TLS_KEY, TALLY_DVD_TLS_CERT and TALLY_DVD_TLS_CA');
+  schedule.start();
+
+  await new Promise<void>((resolve) => {
+    const shutdown = async (signal: string) => {
+      svc.log.info({ signal }, 'shutting down: finishing requests, stopping jobs at a safe point');
+      await Promise.all([app.close(), dvd?.close(), schedule.stop()]);
+      resolve();
+    };
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
+}
