@@ -22,6 +22,8 @@ export interface ApiOptions {
   /** Requests per minute per API key. */
   rateLimit?: number;
   bodyLimit?: number;
+  /** How long a verified API key is trusted before the key table is read again (a revocation's delay). */
+  keyCacheMs?: number;
   logger?: FastifyServerOptions['logger'];
   /** For the DVD partner listener: TLS with client certificates signed by `ca`. */
   https?: { key: string | Buffer; cert: string | Buffer; ca: string | Buffer };
@@ -51,7 +53,7 @@ function base(api: ApiContext, opts: ApiOptions): FastifyInstance {
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route ${req.method} ${req.url.split('?')[0]}`));
-  app.addHook('onRequest', accessControl(apiKeyVerifier(api.svc.store.db)));
+  app.addHook('onRequest', accessControl(apiKeyVerifier(api.svc.store.db, opts.keyCacheMs ?? 5000)));
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);
     return payload;

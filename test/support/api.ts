@@ -13,7 +13,7 @@ export async function testApi(opts: { rateLimit?: number; today?: string } = {})
   const schedule = dailySchedule(svc, { owner: 'test', firstDay: async () => null, now: () => now });
   const api: ApiContext = { svc, now: () => now, schedule };
   const metrics = serviceMetrics(svc.store.db);
-  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit ?? 100_000 });
+  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit ?? 100_000, keyCacheMs: 0 });
   const keys = {} as Record<Role, string>;
   for (const role of roles) keys[role] = (await createApiKey(svc.store.db, `test ${role}`, role)).secret;
   return {
