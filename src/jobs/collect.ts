@@ -58,6 +58,8 @@ export async function runCollection(svc: Services, date: string, opts: JobOption
           members = await loadMembers(db, [...members.keys()]);
         }
       }
+      // The embedded driver is synchronous: let requests and timers in between chunks, so a service stays responsive during a run.
+      await new Promise((resolve) => setImmediate(resolve));
       opts.checkpoint?.('collect.chunk-committed');
       opts.onProgress?.(counts.invoices);
     }

@@ -44,6 +44,8 @@ export async function runRenewal(svc: Services, date: string, opts: JobOptions =
           members = [...(await loadMembers(db, members.map((m) => m.id))).values()];
         }
       }
+      // The embedded driver is synchronous: let requests and timers in between chunks, so a service stays responsive during a run.
+      await new Promise((resolve) => setImmediate(resolve));
       opts.checkpoint?.('renew.chunk-committed');
       opts.onProgress?.(counts.members);
     }
