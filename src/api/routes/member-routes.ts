@@ -38,8 +38,11 @@ export function memberRoutes(app: FastifyInstance, api: ApiContext): void {
   }, async (req) => {
     const { id } = req.params as Params;
     const q = req.query as Static<typeof PageQuery>;
-    if (!(await svc.store.db.selectFrom('members').select('id').where('id', '=', id).executeTakeFirst())) throw new NotFound('id', `unknown member "${id}"`);
     const page = await memberInvoicePage(svc.store.db, id, q.cursor ? Number(q.cursor) : null, q.limit ?? 20);
+    // Only an empty page needs to tell an unknown member from one without invoices: the hot path reads once.
+    if (!page.invoices.length && !(await svc.store.db.selectFrom('members').select('id').where('id', '=', id).executeTakeFirst())) {
+      throw new NotFound('id', `unknown member "${id}"`);
+    }
     return { invoices: page.invoices.map(invoiceView), nextCursor: page.nextCursor };
   });
 
