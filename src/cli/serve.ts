@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { createApiKey, listApiKeys } from '../api/api-keys.ts';
 import type { ApiContext } from '../api/context.ts';
 import { serviceMetrics } from '../api/metrics.ts';
-import { buildApi, buildDvdApi } from '../api/server.ts';
+import { apiLogger, buildApi, buildDvdApi } from '../api/server.ts';
 import { addDays, businessDate } from '../domain/calendar.ts';
 import { dailySchedule } from '../jobs/scheduler.ts';
 import type { Services } from '../jobs/services.ts';
@@ -55,7 +55,7 @@ export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
     onJob: (job, _date, status, seconds, counts) => metrics.observeJob(job, status, seconds, counts),
   });
   const api: ApiContext = { svc, now: Date.now, schedule };
-  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit, logger: { level: svc.log.level, redact: ['req.headers.authorization'] } });
+  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit, logger: apiLogger(svc.log.level) });
   const url = await app.listen({ host: opts.host, port: opts.port });
   console.log(`Tally is serving on ${url} (API docs at ${url}/docs, OpenAPI at ${url}/openapi.json)`);
   const dvd = opts.dvd
