@@ -13,14 +13,6 @@ export interface AuditEntry {
   after: unknown;
 }
 
-/** Append one customer-service action: who, when, what, why, and the member before and after. */
-export async function appendAudit(db: Kysely<Schema>, e: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
-  await db.insertInto('audit_log').values({
-    at: new Date().toISOString(), actor: e.actor, action: e.action, member_id: e.memberId, reason: e.reason,
-    request: JSON.stringify(e.request), before: JSON.stringify(e.before), after: JSON.stringify(e.after),
-  }).execute();
-}
-
 export async function auditTrail(db: Kysely<Schema>, memberId: string): Promise<AuditEntry[]> {
   const rows = await db.selectFrom('audit_log').selectAll().where('member_id', '=', memberId).orderBy('id').execute();
   return rows.map((r) => ({

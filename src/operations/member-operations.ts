@@ -37,17 +37,38 @@ interface Change {
 const maxConflictRetries = 5;
 
 /**
+ * Who did an operation for a member and why. Given, the audit row (with the
+ * member before and after, as `view` shows it) commits in the same
+ * transaction as the change: no audited action can happen unrecorded.
+ */
+export interface AuditedBy {
+  actor: string;
+  action: string;
+  reason: string;
+  request: unknown;
+  view: (member: Member) => unknown;
+}
+
+/**
  * Read the member once, decide in memory, write once: the whole operation
  * commits together or not at all, and is redone on a fresh read if someone
  * else wrote the member in between.
  */
-async function onMember(svc: Services, memberId: string, decide: (member: Member | undefined, bookOn: IsoDate) => Promise<Change>, on: IsoDate): Promise<Member> {
+async function onMember(svc: Services, memberId: string, decide: (member: Member | undefined, bookOn: IsoDate) => Promise<Change>, on: IsoDate, audit?: AuditedBy): Promise<Member> {
   const { db } = svc.store;
   for (let attempt = 1; ; attempt++) {
     const member = await loadMember(db, memberId);
     const change = await decide(member, await bookingDate(db, on));
     try {
-      await db.transaction().execute((trx) => commit(trx, change));
+      await db.transaction().execute(async (trx) => {
+        await commit(trx, change);
+        if (audit) {
+          await trx.insertInto('audit_log').values({
+            at: new Date().toISOString(), actor: audit.actor, action: audit.action, member_id: memberId, reason: audit.reason,
+            request: JSON.stringify(audit.request), before: JSON.stringify(member ? audit.view(member) : null), after: JSON.stringify(audit.view(change.member)),
+          }).execute();
+        }
+      });
       return { ...change.member, version: change.member.version + 1 };
     } catch (err) {
       if (!(err instanceof VersionConflict) || attempt >= maxConflictRetries) throw err;
@@ -140,7 +161,7 @@ export async function redeemGiftCard(svc: Services, memberId: string, code: stri
   }, on);
 }
 
-export async function grantCredit(svc: Services, memberId: string, creditId: string, amount: number, reason: string, on: IsoDate): Promise<Member> {
+export async function grantCredit(svc: Services, memberId: string, creditId: string, amount: number, reason: string, on: IsoDate, audit?: AuditedBy): Promise<Member> {
   return onMember(svc, memberId, async (found, bookOn) => {
     const member = existing(found, memberId);
     const granted = await svc.store.db.selectFrom('credits').select('id').where('id', '=', creditId).executeTakeFirst();
@@ -151,7 +172,7 @@ export async function grantCredit(svc: Services, memberId: string, creditId: str
       credits: [{ id: creditId, member_id: memberId, amount, currency: member.currency, reason, granted_on: on }],
       journal: creditGrantedEntries({ memberId, country: member.country, currency: member.currency }, creditId, amount, bookOn),
     };
-  }, on);
+  }, on, audit);
 }
 
 export async function applyMemberDiscount(svc: Services, memberId: string, discount: Discount, on: IsoDate): Promise<Member> {
@@ -174,7 +195,7 @@ async function requireInvoice(svc: Services, memberId: string, number: number): 
  * the invoice's committed refunds, so a crash after the gateway call and
  * before our commit re-asks for the same refund instead of paying twice.
  */
-export async function refundMemberInvoice(svc: Services, memberId: string, number: number, amount: number, reason: string, on: IsoDate): Promise<Member> {
+export async function refundMemberInvoice(svc: Services, memberId: string, number: number, amount: number, reason: string, on: IsoDate, audit?: AuditedBy): Promise<Member> {
   if (!reason.trim()) throw new InvalidInput('reason', 'a reason is required');
   return onMember(svc, memberId, async (found, bookOn) => {
     const member = existing(found, memberId);
@@ -193,7 +214,7 @@ export async function refundMemberInvoice(svc: Services, memberId: string, numbe
       refunds: [{ id: refundId, invoice_id: invoice.id, member_id: memberId, amount, tax: r.tax, currency: invoice.currency, reason, refunded_on: on, reference: outcome.reference }],
       journal: refundEntries(invoice, amount, r.tax, bookOn, refundId),
     };
-  }, on);
+  }, on, audit);
 }
 
 /** A chargeback reported by the card network: reverse the payment, book the fee, hold the subscription. */

@@ -7,7 +7,7 @@ import { assertSameCurrency, type Member } from '../../domain/member.ts';
 import * as ops from '../../operations/member-operations.ts';
 import { invoiceByNumber, memberInvoices } from '../../store/ledger.ts';
 import { loadMember } from '../../store/members.ts';
-import { appendAudit, auditTrail } from '../audit.ts';
+import { auditTrail } from '../audit.ts';
 import type { ApiContext } from '../context.ts';
 import { CreditBody, errors, MemberParams, RefundBody } from '../schemas.ts';
 import { invoiceView, memberView } from '../views.ts';
@@ -70,14 +70,14 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
     return { members: found.filter((m): m is Member => m !== undefined).map(memberView) };
   });
 
-  /** Every agent action is audited with the member before and after, in the agent's own words. */
-  const audited = async (action: string, actor: string, id: string, reason: string, request: unknown, run: (on: string, before: Member) => Promise<Member>) => {
-    const before = await loadMember(db, id);
-    if (!before) throw new NotFound('id', `unknown member "${id}"`);
-    const on = await memberToday(api, id);
-    const after = await run(on, before);
-    await appendAudit(db, { actor, action, memberId: id, reason, request, before: memberView(before), after: memberView(after) });
-    return memberView(after);
+  /** Every agent action is audited, in the operation's own transaction, with the member before and after and the agent's reason. */
+  const by = (req: { apiKey?: { name: string; id: string } }, action: string, reason: string, request: unknown): ops.AuditedBy => ({
+    actor: `${req.apiKey!.name} (${req.apiKey!.id})`, action, reason, request, view: memberView,
+  });
+  const current = async (id: string) => {
+    const m = await loadMember(db, id);
+    if (!m) throw new NotFound('id', `unknown member "${id}"`);
+    return { member: m, on: await memberToday(api, id) };
   };
 
   app.post('/v1/cs/members/:id/credits', {
@@ -86,10 +86,9 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
   }, async (req) => {
     const { id } = req.params as Params;
     const b = req.body as Static<typeof CreditBody>;
-    return audited('credit.granted', `${req.apiKey!.name} (${req.apiKey!.id})`, id, b.reason, b, (on, before) => {
-      assertSameCurrency(before, b.currency);
-      return ops.grantCredit(api.svc, id, `credit-${randomUUID()}`, b.amount, b.reason, on);
-    });
+    const { member, on } = await current(id);
+    assertSameCurrency(member, b.currency);
+    return memberView(await ops.grantCredit(api.svc, id, `credit-${randomUUID()}`, b.amount, b.reason, on, by(req, 'credit.granted', b.reason, b)));
   });
 
   app.post('/v1/cs/members/:id/refunds', {
@@ -98,10 +97,9 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
   }, async (req) => {
     const { id } = req.params as Params;
     const b = req.body as Static<typeof RefundBody>;
-    return audited('invoice.refunded', `${req.apiKey!.name} (${req.apiKey!.id})`, id, b.reason, b, async (on) => {
-      const invoice = await invoiceByNumber(db, id, b.invoice);
-      if (invoice && invoice.currency !== b.currency) throw new InvalidInput('currency', `invoice ${b.invoice} is in ${invoice.currency}, not ${b.currency}`, b.currency);
-      return ops.refundMemberInvoice(api.svc, id, b.invoice, b.amount, b.reason, on);
-    });
+    const { on } = await current(id);
+    const invoice = await invoiceByNumber(db, id, b.invoice);
+    if (invoice && invoice.currency !== b.currency) throw new InvalidInput('currency', `invoice ${b.invoice} is in ${invoice.currency}, not ${b.currency}`, b.currency);
+    return memberView(await ops.refundMemberInvoice(api.svc, id, b.invoice, b.amount, b.reason, on, by(req, 'invoice.refunded', b.reason, b)));
   });
 }
