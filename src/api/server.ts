@@ -4,8 +4,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { sql } from 'kysely';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { pendingMigrations } from '../store/connect.ts';
 import { accessControl } from './access.ts';
 import { apiKeyVerifier } from './api-keys.ts';
 import type { ApiContext } from './context.ts';
@@ -109,9 +109,9 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     try {
-      await sql`select 1`.execute(api.svc.store.db);
-      const pending = await api.svc.store.db.selectFrom('kysely_migration' as never).select(sql<number>`count(*)`.as('n')).executeTakeFirst();
-      return { status: 'ready', migrations: Number((pending as { n: number } | undefined)?.n ?? 0) };
+      const pending = await pendingMigrations(api.svc.store.db);
+      if (pending.length) return sendProblem(reply, 503, `migrations not applied: ${pending.join(', ')}`);
+      return { status: 'ready' };
     } catch (err) {
       return sendProblem(reply, 503, `store not reachable: ${(err as Error).message}`);
     }

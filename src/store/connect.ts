@@ -97,3 +97,9 @@ async function migrate(db: Kysely<Schema>): Promise<void> {
   const { error } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new StoreError(String(error));
 }
+
+/** Migrations this code knows that the store has not applied: empty when the schema is current. */
+export async function pendingMigrations(db: Kysely<Schema>): Promise<string[]> {
+  const all = await new Migrator({ db, provider }).getMigrations();
+  return all.filter((m) => !m.executedAt).map((m) => m.name);
+}
