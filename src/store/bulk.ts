@@ -20,10 +20,13 @@ type Mode = { kind: 'ignore' } | { kind: 'upsert'; key: string[]; update: string
 // Compiled SQL per (table, columns, row count, conflict rule). Building a 2,000-row insert
 // through the query builder's tree costs more than executing it; the text is the same every
 // time, so build it once with placeholders and bind fresh values.
-const compiled = new Map<string, string>();
+// Keyed by the dialect adapter (shared by a database and its transactions): the SQL text is dialect-specific.
+const compiledByDb = new WeakMap<object, Map<string, string>>();
 
 function insertSql(db: Kysely<Schema>, table: string, columns: string[], rows: number, mode: Mode): string {
   const cacheKey = `${table}|${columns.join(',')}|${rows}|${JSON.stringify(mode)}`;
+  let compiled = compiledByDb.get(db.getExecutor().adapter);
+  if (!compiled) compiledByDb.set(db.getExecutor().adapter, (compiled = new Map()));
   let text = compiled.get(cacheKey);
   if (text === undefined) {
     const blank = Object.fromEntries(columns.map((c) => [c, null]));
