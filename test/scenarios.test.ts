@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { InvalidInput } from '../src/domain/errors.ts';
 import { mismatches } from '../src/scenario/expectations.ts';
 import { runScenario } from '../src/scenario/run-scenario.ts';
 import { readScenarioFile } from '../src/scenario/scenario-file.ts';
@@ -21,5 +22,20 @@ for (const file of files) {
     const result = await runScenario(scenario);
     assert.deepEqual(mismatches(scenario.expect, result), []);
     assert.equal(result.revenue.balanced, true, 'the journal must balance every day');
+  });
+}
+
+// Invalid stories: each names, in an `# error:` comment, the field its error must name.
+const invalidDir = join(dir, 'invalid');
+for (const file of readdirSync(invalidDir).filter((f) => f.endsWith('.yaml')).sort()) {
+  test(`invalid scenario ${file} is refused naming its field`, async () => {
+    const text = readFileSync(join(invalidDir, file), 'utf8');
+    const field = /^# error: (\S+)/m.exec(text)?.[1];
+    assert.ok(field, 'the file must say which field its error names');
+    await assert.rejects(async () => runScenario(readScenarioFile(join(invalidDir, file))), (err: unknown) => {
+      assert.ok(err instanceof InvalidInput, String(err));
+      assert.equal(err.field, field);
+      return true;
+    });
   });
 }
