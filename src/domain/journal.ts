@@ -55,19 +55,22 @@ function entry(party: Party, entryKey: string, businessDate: IsoDate, kind: Jour
   return lines;
 }
 
-/** Issuing an invoice books the receivable, revenue and tax; balances applied at issue settle part of it at once. */
+/**
+ * Issuing an invoice books the receivable, revenue and tax; balances applied at issue settle part of it at once.
+ * Keyed by the invoice's idempotency key, so an invoice issued twice for the same period is booked once.
+ */
 export function invoiceIssuedEntries(inv: Invoice, businessDate: IsoDate): JournalLine[] {
   return [
-    ...entry(inv, `issue:${inv.id}`, businessDate, 'invoice_issued', [
+    ...entry(inv, `issue:${inv.key}`, businessDate, 'invoice_issued', [
       ['receivable', inv.total, 0],
       ['revenue', 0, inv.total - inv.tax],
       ['tax_payable', 0, inv.tax],
     ]),
-    ...entry(inv, `giftcard:${inv.id}`, businessDate, 'gift_card_applied', [
+    ...entry(inv, `giftcard:${inv.key}`, businessDate, 'gift_card_applied', [
       ['gift_card_liability', inv.giftCardApplied, 0],
       ['receivable', 0, inv.giftCardApplied],
     ]),
-    ...entry(inv, `credit:${inv.id}`, businessDate, 'credit_applied', [
+    ...entry(inv, `credit:${inv.key}`, businessDate, 'credit_applied', [
       ['credit_liability', inv.creditApplied, 0],
       ['receivable', 0, inv.creditApplied],
     ]),

@@ -51,11 +51,17 @@ export function renewMember(member: Member, date: IsoDate, ctx: BillingContext):
         events.push(event('subscription.plan_changed', member.id, periodStart, `${sub.id}:${periodStart}`, {
           subscription: sub.id, from: sub.planId, to: sub.pendingPlanId,
         }));
+        const switchesPeriod = ctx.catalog.plan(sub.pendingPlanId).period !== ctx.catalog.plan(sub.planId).period;
         sub = { ...sub, planId: sub.pendingPlanId, pendingPlanId: null, since: periodStart };
+        // Moving between monthly and yearly restarts the anniversary schedule on the change date;
+        // the old anchor counts periods of the old length.
+        if (switchesPeriod) sub = { ...sub, anchor: periodStart, cycle: 0 };
       }
       const plan = ctx.catalog.plan(sub.planId);
       const cycle = sub.cycle + 1;
       const periodEnd = billingDate(sub.anchor, plan.period, cycle);
+      // A schedule that does not move forward would bill the same months again: stop loudly instead.
+      if (periodEnd <= periodStart) throw new Error(`billing schedule of ${sub.id} does not advance past ${periodStart}`);
       const price = ctx.catalog.price(sub.planId, current.country, periodStart, sub.since);
       const discount = discountFor(sub.discount, price.amount);
       const issued = issueInvoice(

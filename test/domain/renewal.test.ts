@@ -126,3 +126,16 @@ test('yearly plan from Feb 29 renews on Feb 28, and on Feb 29 in leap years', ()
   }
   assert.deepEqual(starts, ['2028-02-29', '2029-02-28', '2030-02-28', '2031-02-28', '2032-02-29']);
 });
+
+test('switching between monthly and yearly at the next period restarts the schedule on the change date', () => {
+  let m = renewMember(memberOn('basic', '2026-01-10'), '2026-01-10', ctx).member;
+  m = changePlan(m, 'annual', '2026-01-20', ctx).member;
+  assert.equal(m.subscriptions[0]!.pendingPlanId, 'annual');
+  const r = renewMember(m, '2026-02-10', ctx);
+  assert.deepEqual(r.invoices.map((i) => [i.periodStart, i.periodEnd, i.total]), [['2026-02-10', '2027-02-10', 10000]]);
+  assert.equal(r.member.subscriptions[0]!.nextBillingDate, '2027-02-10');
+  // And back: one monthly invoice when the year is over, not the months the year already paid.
+  const back = changePlan(r.member, 'basic', '2026-06-01', ctx).member;
+  const later = renewMember(back, '2027-02-10', ctx);
+  assert.deepEqual(later.invoices.map((i) => [i.periodStart, i.periodEnd]), [['2027-02-10', '2027-03-10']]);
+});
