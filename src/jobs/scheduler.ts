@@ -4,6 +4,7 @@ import { runCollection } from './collect.ts';
 import { withLock } from './job-lock.ts';
 import { runRenewal } from './renew.ts';
 import { runRevenueReport } from './revenue-report.ts';
+import { renewalDueAgain } from './run-day.ts';
 import { JobStopped } from './run-record.ts';
 import type { JobOptions, Services } from './services.ts';
 
@@ -67,13 +68,20 @@ export function dailySchedule(svc: Services, opts: {
     const closed = await lastClosedDay(svc.store.db);
     let day = closed ? addDays(closed, 1) : (await opts.firstDay()) ?? today;
     for (; day < today && !stopping; day = addDays(day, 1)) {
-      await runJob('renew', day);
-      await runJob('collect', day);
+      await billAndCollect(day);
       await runJob('report-revenue', day);
     }
     if (stopping) return;
-    await runJob('renew', today);
-    await runJob('collect', today);
+    await billAndCollect(today);
+  }
+
+  async function billAndCollect(day: string): Promise<void> {
+    await runJob('renew', day);
+    await runJob('collect', day);
+    if (!stopping && (await renewalDueAgain(svc, day))) {
+      await runJob('renew', day);
+      await runJob('collect', day);
+    }
   }
 
   function loop(): void {
