@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { localDate } from '../../domain/calendar.ts';
 import { NotFound } from '../../domain/errors.ts';
+import type { Member } from '../../domain/member.ts';
 import * as ops from '../../operations/member-operations.ts';
 import { memberInvoicePage } from '../../store/ledger.ts';
 import { loadMember } from '../../store/members.ts';
@@ -53,12 +54,11 @@ export function memberRoutes(app: FastifyInstance, api: ApiContext): void {
     return reply.code(201).send(memberView(m));
   });
 
-  const action = <B>(path: string, summary: string, body: object, run: (id: string, b: B, on: string) => Promise<unknown>) => {
+  const action = <B>(path: string, summary: string, body: object, run: (id: string, b: B, on: string) => Promise<Member>) => {
     app.post(`/v1/members/:id/${path}`, { config: { roles }, schema: { tags, summary, params: MemberParams, body, response: member } }, async (req) => {
       const { id } = req.params as Params;
-      const on = await memberToday(api, id);
-      await run(id, req.body as B, on);
-      return memberView((await loadMember(svc.store.db, id))!);
+      // Each operation returns the member as it committed it: no second read for the response.
+      return memberView(await run(id, req.body as B, await memberToday(api, id)));
     });
   };
   action<Static<typeof PlanBody>>('plan-change', 'Change plan: upgrades now with proration, downgrades at the next period', PlanBody, (id, b, on) => ops.changeMemberPlan(svc, id, b.plan, on));
