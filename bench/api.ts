@@ -6,7 +6,7 @@
  *   npm run bench:api -- [--members 100000] [--seconds 10]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
@@ -21,6 +21,7 @@ const members = Number(values.members);
 const seconds = Number(values.seconds);
 const file = `var/bench-api-${members}.db`;
 const dbUrl = `sqlite:${file}`;
+const runFile = `var/bench-api-${members}.run.db`;
 const day = '2026-03-15';
 
 async function prepare(): Promise<string> {
@@ -35,8 +36,13 @@ async function prepare(): Promise<string> {
     await runRenewal(svc, day, { chunkSize: 2000 });
     await runCollection(svc, day, { chunkSize: 2000 });
   }
-  const { secret } = await createApiKey(svc.store.db, 'bench', 'member-app');
   await svc.store.close();
+  // Every run starts from the same state: change-plan requests would otherwise meet the last run's changes.
+  for (const s of ['-wal', '-shm']) rmSync(runFile + s, { force: true });
+  copyFileSync(file, runFile);
+  const run = await openServices({ dbUrl: `sqlite:${runFile}`, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
+  const { secret } = await createApiKey(run.store.db, 'bench', 'member-app');
+  await run.store.close();
   return secret;
 }
 
@@ -70,7 +76,7 @@ const plans = ['basic', 'standard', 'premium'];
 let next = 0;
 const nextMember = () => next++ % members;
 
-const tally = await start(['--db', dbUrl, '--port', '3901', '--mode', 'tally']);
+const tally = await start(['--db', `sqlite:${runFile}`, '--port', '3901', '--mode', 'tally']);
 const sample = await fetch(`http://127.0.0.1:3901/v1/members/${memberId()}/invoices`, { headers: auth }).then((r) => r.text());
 const get = await load('http://127.0.0.1:3901', 'GET', (id) => `/v1/members/${id}/invoices`, auth);
 const post = await load('http://127.0.0.1:3901', 'POST', () => '', auth, () => '', (req) => {

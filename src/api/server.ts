@@ -80,10 +80,14 @@ async function protect(app: FastifyInstance, api: ApiContext, opts: ApiOptions):
     errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'RATE_LIMITED', message: `rate limit of ${ctx.max} requests per minute for this key reached; retry after ${ctx.after}` }),
   });
   const idem = idempotency(api.svc.store.db);
-  app.addHook('preHandler', idem.before);
-  app.addHook('onSend', async (req, reply, payload) => {
-    await idem.after(req, reply, payload);
-    return payload;
+  // Only POST routes take Idempotency-Key, so only they carry its hooks; reads stay on the short path.
+  app.addHook('onRoute', (route) => {
+    if (route.method !== 'POST') return;
+    route.preHandler = [...[route.preHandler ?? []].flat(), idem.before];
+    route.onSend = [...[route.onSend ?? []].flat(), async (req, reply, payload) => {
+      await idem.after(req, reply, payload);
+      return payload;
+    }];
   });
 }
 

@@ -77,3 +77,27 @@ export async function upsert<T extends keyof Schema & string>(
 ): Promise<number> {
   return writeRows(db, table, rows as Record<string, unknown>[], { kind: 'upsert', key, update, versioned });
 }
+
+const readsByDb = new WeakMap<object, Map<string, string>>();
+
+/**
+ * A hot read compiled once: the builder runs the first time only (and must
+ * produce exactly `params`, in order), later calls bind new values to the
+ * cached SQL. For per-request reads where building the query costs as much as
+ * running it.
+ */
+export async function cachedRead<R>(db: Kysely<Schema>, key: string, params: readonly unknown[], build: () => { compile(): CompiledQuery<R> }): Promise<R[]> {
+  const adapter = db.getExecutor().adapter;
+  let reads = readsByDb.get(adapter);
+  if (!reads) readsByDb.set(adapter, (reads = new Map()));
+  let text = reads.get(key);
+  if (text === undefined) {
+    const compiledQuery = build().compile();
+    if (JSON.stringify(compiledQuery.parameters) !== JSON.stringify(params)) {
+      throw new Error(`cached read ${key}: parameters ${JSON.stringify(params)} do not match the query's ${JSON.stringify(compiledQuery.parameters)}`);
+    }
+    text = compiledQuery.sql;
+    reads.set(key, text);
+  }
+  return (await db.executeQuery<R>(CompiledQuery.raw(text, [...params]))).rows;
+}

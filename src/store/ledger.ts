@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Invoice, InvoiceKind, InvoiceLine, InvoiceStatus } from '../domain/invoice.ts';
 import type { JournalLine } from '../domain/journal.ts';
-import { insertNew, upsert } from './bulk.ts';
+import { cachedRead, insertNew, upsert } from './bulk.ts';
 import type { InvoiceLineRow, InvoiceRow, Schema } from './schema.ts';
 
 export function invoiceToRow(i: Invoice): InvoiceRow {
@@ -84,7 +84,8 @@ export async function invoicesDue(db: Kysely<Schema>, date: string, after: Invoi
 
 async function withLines(db: Kysely<Schema>, rows: InvoiceRow[]): Promise<Invoice[]> {
   if (!rows.length) return [];
-  const lines = await db.selectFrom('invoice_lines').selectAll().where('invoice_id', 'in', rows.map((r) => r.id)).orderBy('line_no').execute();
+  const ids = rows.map((r) => r.id);
+  const lines = await cachedRead(db, `invoice-lines:${ids.length}`, ids, () => db.selectFrom('invoice_lines').selectAll().where('invoice_id', 'in', ids).orderBy('line_no'));
   const byInvoice = new Map<string, InvoiceLine[]>();
   for (const l of lines) {
     const list = byInvoice.get(l.invoice_id) ?? [];
@@ -100,9 +101,12 @@ export async function memberInvoices(db: Kysely<Schema>, memberId: string): Prom
 
 /** Billing history newest first, a page at a time: the cursor is the last invoice number seen. */
 export async function memberInvoicePage(db: Kysely<Schema>, memberId: string, before: number | null, limit: number): Promise<{ invoices: Invoice[]; nextCursor: string | null }> {
-  let q = db.selectFrom('invoices').selectAll().where('member_id', '=', memberId);
-  if (before !== null) q = q.where('number', '<', before);
-  const rows = await q.orderBy('number', 'desc').limit(limit + 1).execute();
+  const params = before === null ? [memberId, limit + 1] : [memberId, before, limit + 1];
+  const rows = await cachedRead(db, `invoice-page:${before === null ? 'first' : 'next'}`, params, () => {
+    let q = db.selectFrom('invoices').selectAll().where('member_id', '=', memberId);
+    if (before !== null) q = q.where('number', '<', before);
+    return q.orderBy('number', 'desc').limit(limit + 1);
+  });
   const page = rows.slice(0, limit);
   return { invoices: await withLines(db, page), nextCursor: rows.length > limit ? String(page.at(-1)!.number) : null };
 }
