@@ -53,8 +53,6 @@ export async function openStore(url: string): Promise<Store> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
-  // Reads through a memory map skip a system call per page on the API's random lookups.
-  sqlite.pragma('mmap_size = 1073741824');
   sqlite.defaultSafeIntegers(false);
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db);
