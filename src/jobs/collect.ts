@@ -6,14 +6,12 @@ import type { Member } from '../domain/member.ts';
 import type { ChargeRequest, GatewayOutcome } from '../payments/gateway.ts';
 import { insertNew, upsert } from '../store/bulk.ts';
 import { insertJournal, invoicesDue, saveInvoices, type InvoiceCursor } from '../store/ledger.ts';
-import { loadMembers, saveMembers, VersionConflict } from '../store/members.ts';
+import { loadMembers, retryOnConflict, saveMembers } from '../store/members.ts';
 import { appendEvents } from '../store/outbox.ts';
 import type { PaymentAttemptRow, PaymentRow } from '../store/schema.ts';
 import { bookingDate } from './booking.ts';
 import { recordRun } from './run-record.ts';
-import type { JobOptions, JobResult, Services } from './services.ts';
-
-const maxConflictRetries = 5;
+import { chunkCommitted, type JobOptions, type JobResult, type Services } from './services.ts';
 
 /** The gateway key of an invoice's n-th charge attempt: derived from committed state, so a re-run after a crash asks for the same charge. */
 export function chargeKey(invoice: Invoice): string {
@@ -43,25 +41,16 @@ export async function runCollection(svc: Services, date: string, opts: JobOption
       cursor = page.cursor;
       if (!page.invoices.length) continue;
       const invoices = page.invoices;
-      let members = await loadMembers(db, [...new Set(invoices.map((i) => i.memberId))]);
+      const ids = [...new Set(invoices.map((i) => i.memberId))];
+      const members = await loadMembers(db, ids);
       const outcomes = await chargeAll(svc, invoices, members, opts);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const done = await settleChunk(svc, invoices, members, outcomes, date, businessDate);
-          counts.invoices += invoices.length;
-          counts.paid += done.paid;
-          counts.failed += done.failed;
-          counts.unknown += done.unknown;
-          break;
-        } catch (err) {
-          if (!(err instanceof VersionConflict) || attempt >= maxConflictRetries) throw err;
-          members = await loadMembers(db, [...members.keys()]);
-        }
-      }
-      // The embedded driver is synchronous: let requests and timers in between chunks, so a service stays responsive during a run.
-      await new Promise((resolve) => setImmediate(resolve));
-      opts.checkpoint?.('collect.chunk-committed');
-      opts.onProgress?.(counts.invoices);
+      // Outcomes are known; on a version conflict only the members are read again.
+      const done = await retryOnConflict(async (attempt) => settleChunk(svc, invoices, attempt === 1 ? members : await loadMembers(db, ids), outcomes, date, businessDate));
+      counts.invoices += invoices.length;
+      counts.paid += done.paid;
+      counts.failed += done.failed;
+      counts.unknown += done.unknown;
+      await chunkCommitted(opts, 'collect.chunk-committed', counts.invoices);
     }
     svc.log.info({ job: 'collect', date, ...counts }, 'collection finished');
     return { counts, errors: [] };

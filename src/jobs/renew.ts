@@ -5,13 +5,11 @@ import { invoiceIssuedEntries } from '../domain/journal.ts';
 import type { Member } from '../domain/member.ts';
 import { renewMember } from '../domain/renewal.ts';
 import { insertInvoices, insertJournal } from '../store/ledger.ts';
-import { dueMembers, loadMembers, saveMembers, VersionConflict, type DueCursor } from '../store/members.ts';
+import { dueMembers, loadMembers, retryOnConflict, saveMembers, type DueCursor } from '../store/members.ts';
 import { appendEvents } from '../store/outbox.ts';
 import { bookingDate } from './booking.ts';
 import { recordRun } from './run-record.ts';
-import type { JobError, JobOptions, JobResult, Services } from './services.ts';
-
-const maxConflictRetries = 5;
+import { chunkCommitted, type JobError, type JobOptions, type JobResult, type Services } from './services.ts';
 
 /**
  * Subscription Renewal for a business date: walk the due index, bill every
@@ -31,23 +29,14 @@ export async function runRenewal(svc: Services, date: string, opts: JobOptions =
       const page = await dueMembers(db, date, cursor, chunkSize);
       if (!page.cursor) break;
       cursor = page.cursor;
-      let members = page.members;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const done = await renewChunk(svc, members, date, businessDate, errors);
-          counts.members += done.members;
-          counts.invoices += done.invoices;
-          break;
-        } catch (err) {
-          if (!(err instanceof VersionConflict) || attempt >= maxConflictRetries) throw err;
-          // Someone changed a member between our read and write: read the chunk again and redo it.
-          members = [...(await loadMembers(db, members.map((m) => m.id))).values()];
-        }
-      }
-      // The embedded driver is synchronous: let requests and timers in between chunks, so a service stays responsive during a run.
-      await new Promise((resolve) => setImmediate(resolve));
-      opts.checkpoint?.('renew.chunk-committed');
-      opts.onProgress?.(counts.members);
+      const done = await retryOnConflict(async (attempt) => {
+        // Someone changed a member between our read and write: read the chunk again and redo it.
+        const members = attempt === 1 ? page.members : [...(await loadMembers(db, page.members.map((m) => m.id))).values()];
+        return renewChunk(svc, members, date, businessDate, errors);
+      });
+      counts.members += done.members;
+      counts.invoices += done.invoices;
+      await chunkCommitted(opts, 'renew.chunk-committed', counts.members);
     }
     svc.log.info({ job: 'renew', date, ...counts, errors: errors.length }, 'renewal finished');
     return { counts, errors };

@@ -38,3 +38,13 @@ export interface JobResult {
   counts: JobCounts;
   errors: JobError[];
 }
+
+/**
+ * After a committed chunk: let requests and timers in (the embedded driver is synchronous,
+ * so a service stays responsive during a run), then the fault hook, then progress.
+ */
+export async function chunkCommitted(opts: JobOptions, point: string, done: number): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  opts.checkpoint?.(point);
+  opts.onProgress?.(done);
+}

@@ -17,7 +17,7 @@ import { bookingDate } from '../jobs/booking.ts';
 import type { Services } from '../jobs/services.ts';
 import { insertNew } from '../store/bulk.ts';
 import { insertInvoices, insertJournal, invoiceByNumber, memberInvoices, saveInvoices } from '../store/ledger.ts';
-import { loadMember, saveMembers, VersionConflict } from '../store/members.ts';
+import { loadMember, retryOnConflict, saveMembers } from '../store/members.ts';
 import { appendEvents } from '../store/outbox.ts';
 import type { ChargebackRow, CreditRow, GiftCardRow, RefundRow, Schema } from '../store/schema.ts';
 
@@ -33,8 +33,6 @@ interface Change {
   refunds?: RefundRow[];
   chargebacks?: ChargebackRow[];
 }
-
-const maxConflictRetries = 5;
 
 /**
  * Who did an operation for a member and why. Given, the audit row (with the
@@ -56,24 +54,20 @@ export interface AuditedBy {
  */
 async function onMember(svc: Services, memberId: string, decide: (member: Member | undefined, bookOn: IsoDate) => Promise<Change>, on: IsoDate, audit?: AuditedBy): Promise<Member> {
   const { db } = svc.store;
-  for (let attempt = 1; ; attempt++) {
+  return retryOnConflict(async () => {
     const member = await loadMember(db, memberId);
     const change = await decide(member, await bookingDate(db, on));
-    try {
-      await db.transaction().execute(async (trx) => {
-        await commit(trx, change);
-        if (audit) {
-          await trx.insertInto('audit_log').values({
-            at: new Date().toISOString(), actor: audit.actor, action: audit.action, member_id: memberId, reason: audit.reason,
-            request: JSON.stringify(audit.request), before: JSON.stringify(member ? audit.view(member) : null), after: JSON.stringify(audit.view(change.member)),
-          }).execute();
-        }
-      });
-      return { ...change.member, version: change.member.version + 1 };
-    } catch (err) {
-      if (!(err instanceof VersionConflict) || attempt >= maxConflictRetries) throw err;
-    }
-  }
+    await db.transaction().execute(async (trx) => {
+      await commit(trx, change);
+      if (audit) {
+        await trx.insertInto('audit_log').values({
+          at: new Date().toISOString(), actor: audit.actor, action: audit.action, member_id: memberId, reason: audit.reason,
+          request: JSON.stringify(audit.request), before: JSON.stringify(member ? audit.view(member) : null), after: JSON.stringify(audit.view(change.member)),
+        }).execute();
+      }
+    });
+    return { ...change.member, version: change.member.version + 1 };
+  });
 }
 
 async function commit(trx: Kysely<Schema>, c: Change): Promise<void> {

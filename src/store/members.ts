@@ -10,6 +10,20 @@ export class VersionConflict extends Error {
 
 type Stored = Omit<Member, 'id' | 'version'>;
 
+/**
+ * Run `work` and run it again (up to `max` times in all) when another writer changed a
+ * member it read; `work` learns the attempt number so it can read afresh on a retry.
+ */
+export async function retryOnConflict<T>(work: (attempt: number) => Promise<T>, max = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work(attempt);
+    } catch (err) {
+      if (!(err instanceof VersionConflict) || attempt >= max) throw err;
+    }
+  }
+}
+
 export function memberToRow(m: Member, version: number): MemberRow {
   const { id, version: _v, ...rest } = m;
   return { id, version, country: m.country, status: memberStatus(m), next_due: nextDueDate(m), email: m.email, data: JSON.stringify(rest) };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { localDate } from '../../domain/calendar.ts';
 import { InvalidInput, NotFound } from '../../domain/errors.ts';
 import { assertSameCurrency, type Member } from '../../domain/member.ts';
 import * as ops from '../../operations/member-operations.ts';
@@ -11,7 +12,6 @@ import { auditTrail } from '../audit.ts';
 import type { ApiContext } from '../context.ts';
 import { CreditBody, errors, MemberParams, RefundBody } from '../schemas.ts';
 import { invoiceView, memberView } from '../views.ts';
-import { memberToday } from './member-routes.ts';
 
 type Params = Static<typeof MemberParams>;
 const tags = ['customer service'];
@@ -77,7 +77,7 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
   const current = async (id: string) => {
     const m = await loadMember(db, id);
     if (!m) throw new NotFound('id', `unknown member "${id}"`);
-    return { member: m, on: await memberToday(api, id) };
+    return { member: m, on: localDate(api.now(), m.timezone) };
   };
 
   app.post('/v1/cs/members/:id/credits', {
