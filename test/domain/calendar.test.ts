@@ -16,18 +16,9 @@ import {
   periodEnd,
   startOfDay,
 } from '../../src/domain/calendar.ts';
-import { InvalidInput } from '../../src/domain/errors.ts';
+import { isInvalidInput } from '../support/invalid-input.ts';
 
 const HOUR = 3_600_000;
-
-function isInvalidInput(field: string, message?: RegExp) {
-  return (e: unknown) => {
-    assert.ok(e instanceof InvalidInput, `expected InvalidInput, got ${String(e)}`);
-    assert.equal(e.field, field);
-    if (message) assert.match(e.message, message);
-    return true;
-  };
-}
 
 function daysInMonth(y: number, m: number): number {
   return Temporal.PlainYearMonth.from({ year: y, month: m }).daysInMonth;

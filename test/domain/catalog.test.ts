@@ -1,16 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { builtInCatalog, catalogIndex, validateCatalog, type Catalog, type Plan } from '../../src/domain/catalog.ts';
-import { InvalidInput } from '../../src/domain/errors.ts';
-
-function isInvalidInput(field: string, message?: RegExp) {
-  return (e: unknown) => {
-    assert.ok(e instanceof InvalidInput, `expected InvalidInput, got ${String(e)}`);
-    assert.equal(e.field, field);
-    if (message) assert.match(e.message, message);
-    return true;
-  };
-}
+import { isInvalidInput } from '../support/invalid-input.ts';
 
 function plan(overrides: Partial<Plan> = {}): Plan {
   return {

@@ -1,14 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { InvalidInput } from '../../src/domain/errors.ts';
+import { isInvalidInput } from '../support/invalid-input.ts';
 import {
   allocate, assertMinorUnits, currencyExponent, formatMinor, isCurrency, mulDiv, parseMajorAmount, parseRatePpm, percentOf, roundDiv,
 } from '../../src/domain/money.ts';
-
-function invalid(field: string, message: RegExp) {
-  return (e: unknown) => e instanceof InvalidInput && e.field === field && message.test(e.message);
-}
 
 /** Reference: round half away from zero in BigInt. */
 function refRoundDiv(n: bigint, d: bigint): bigint {
@@ -34,8 +30,8 @@ test('metals and other codes without minor units are not money', () => {
   for (const code of ['XAU', 'XAG', 'XDR', 'XTS', 'XXX']) assert.equal(isCurrency(code), false, code);
   // The CFA francs are real currencies with no minor unit.
   assert.equal(currencyExponent('XOF'), 0);
-  assert.throws(() => currencyExponent('XAU'), invalid('currency', /unknown currency "XAU"/));
-  assert.throws(() => currencyExponent('XYZ'), invalid('currency', /unknown currency "XYZ"/));
+  assert.throws(() => currencyExponent('XAU'), isInvalidInput('currency', /unknown currency "XAU"/));
+  assert.throws(() => currencyExponent('XYZ'), isInvalidInput('currency', /unknown currency "XYZ"/));
 });
 
 test('roundDiv rounds half away from zero', () => {
@@ -59,13 +55,13 @@ test('roundDiv is exact next to and beyond 2^53', () => {
   assert.equal(roundDiv(-max, 2), -4503599627370496);
   assert.equal(roundDiv(max, 1), max);
   // 2^60 is exact as a double; 2^60 / 3 = 384307168202282325.33… is too large to return exactly.
-  assert.throws(() => roundDiv(2 ** 60, 3), invalid('amount', /too large/));
+  assert.throws(() => roundDiv(2 ** 60, 3), isInvalidInput('amount', /too large/));
   // 2^60 / 2^10 = 2^50, via the BigInt path.
   assert.equal(roundDiv(2 ** 60, 1024), 2 ** 50);
   assert.equal(roundDiv(-(2 ** 60) - 2 ** 9 * 3, 1024 * 3), -375299968947542);
-  assert.throws(() => roundDiv(1.5, 2), invalid('numerator', /1\.5/));
-  assert.throws(() => roundDiv(1, 0), invalid('denominator', /0/));
-  assert.throws(() => roundDiv(1, -2), invalid('denominator', /-2/));
+  assert.throws(() => roundDiv(1.5, 2), isInvalidInput('numerator', /1\.5/));
+  assert.throws(() => roundDiv(1, 0), isInvalidInput('denominator', /0/));
+  assert.throws(() => roundDiv(1, -2), isInvalidInput('denominator', /-2/));
 });
 
 test('mulDiv and percentOf keep every digit of the product', () => {
@@ -94,16 +90,16 @@ test('parseRatePpm reads the decimal text exactly', () => {
 });
 
 test('parseRatePpm refuses what it cannot represent', () => {
-  assert.throws(() => parseRatePpm('0.1234567', 'taxes[0].rate'), invalid('taxes[0].rate', /more than 6 decimal places: "0\.1234567"/));
-  assert.throws(() => parseRatePpm(1e-7), invalid('rate', /more than 6 decimal places: 1e-7/));
-  assert.throws(() => parseRatePpm(0.1 + 0.2), invalid('rate', /more than 6 decimal places/));
-  assert.throws(() => parseRatePpm(-0.1), invalid('rate', /must not be negative, got -0\.1/));
-  assert.throws(() => parseRatePpm(10), invalid('rate', /below 10.*got 10/));
-  assert.throws(() => parseRatePpm(19), invalid('rate', /got 19/));
-  assert.throws(() => parseRatePpm('19%'), invalid('rate', /"19%"/));
-  assert.throws(() => parseRatePpm(''), invalid('rate', /""/));
-  assert.throws(() => parseRatePpm(Number.NaN), invalid('rate', /NaN/));
-  assert.throws(() => parseRatePpm(Infinity), invalid('rate', /Infinity/));
+  assert.throws(() => parseRatePpm('0.1234567', 'taxes[0].rate'), isInvalidInput('taxes[0].rate', /more than 6 decimal places: "0\.1234567"/));
+  assert.throws(() => parseRatePpm(1e-7), isInvalidInput('rate', /more than 6 decimal places: 1e-7/));
+  assert.throws(() => parseRatePpm(0.1 + 0.2), isInvalidInput('rate', /more than 6 decimal places/));
+  assert.throws(() => parseRatePpm(-0.1), isInvalidInput('rate', /must not be negative, got -0\.1/));
+  assert.throws(() => parseRatePpm(10), isInvalidInput('rate', /below 10.*got 10/));
+  assert.throws(() => parseRatePpm(19), isInvalidInput('rate', /got 19/));
+  assert.throws(() => parseRatePpm('19%'), isInvalidInput('rate', /"19%"/));
+  assert.throws(() => parseRatePpm(''), isInvalidInput('rate', /""/));
+  assert.throws(() => parseRatePpm(Number.NaN), isInvalidInput('rate', /NaN/));
+  assert.throws(() => parseRatePpm(Infinity), isInvalidInput('rate', /Infinity/));
 });
 
 test('allocate splits by largest remainder, ties to the earlier part', () => {
@@ -116,20 +112,20 @@ test('allocate splits by largest remainder, ties to the earlier part', () => {
   assert.deepEqual(allocate(0, [1, 2]), [0, 0]);
   assert.deepEqual(allocate(10, [0, 0, 0]), [4, 3, 3], 'all-zero weights split evenly');
   assert.deepEqual(allocate(Number.MAX_SAFE_INTEGER, [1, 1]), [4503599627370496, 4503599627370495]);
-  assert.throws(() => allocate(10, []), invalid('weights', /empty/));
-  assert.throws(() => allocate(10, [1, -1]), invalid('weights[1]', /got -1/));
-  assert.throws(() => allocate(10.5, [1]), invalid('amount', /10\.5/));
+  assert.throws(() => allocate(10, []), isInvalidInput('weights', /empty/));
+  assert.throws(() => allocate(10, [1, -1]), isInvalidInput('weights[1]', /got -1/));
+  assert.throws(() => allocate(10.5, [1]), isInvalidInput('amount', /10\.5/));
 });
 
 test('assertMinorUnits', () => {
   assert.equal(assertMinorUnits(999, 'amount'), 999);
   assert.equal(assertMinorUnits(0, 'amount', { allowZero: true }), 0);
-  assert.throws(() => assertMinorUnits(0, 'amount'), invalid('amount', /greater than zero, got 0/));
-  assert.throws(() => assertMinorUnits(-1, 'amount'), invalid('amount', /must not be negative, got -1/));
-  assert.throws(() => assertMinorUnits(9.99, 'price'), invalid('price', /must be a whole number of minor units, got 9\.99/));
-  assert.throws(() => assertMinorUnits('999', 'price'), invalid('price', /got "999"/));
-  assert.throws(() => assertMinorUnits(2 ** 53, 'price'), invalid('price', /9007199254740992/));
-  assert.throws(() => assertMinorUnits(Number.NaN, 'price'), invalid('price', /NaN/));
+  assert.throws(() => assertMinorUnits(0, 'amount'), isInvalidInput('amount', /greater than zero, got 0/));
+  assert.throws(() => assertMinorUnits(-1, 'amount'), isInvalidInput('amount', /must not be negative, got -1/));
+  assert.throws(() => assertMinorUnits(9.99, 'price'), isInvalidInput('price', /must be a whole number of minor units, got 9\.99/));
+  assert.throws(() => assertMinorUnits('999', 'price'), isInvalidInput('price', /got "999"/));
+  assert.throws(() => assertMinorUnits(2 ** 53, 'price'), isInvalidInput('price', /9007199254740992/));
+  assert.throws(() => assertMinorUnits(Number.NaN, 'price'), isInvalidInput('price', /NaN/));
 });
 
 test('parseMajorAmount and formatMinor by currency exponent', () => {
@@ -141,14 +137,14 @@ test('parseMajorAmount and formatMinor by currency exponent', () => {
   assert.equal(parseMajorAmount('0.005', 'BHD', 'price'), 5);
   assert.equal(parseMajorAmount('-9.99', 'EUR', 'price'), -999);
   assert.equal(parseMajorAmount('9.99 EUR', 'EUR', 'price'), 999);
-  assert.throws(() => parseMajorAmount('1.5', 'JPY', 'price'), invalid('price', /JPY allows at most 0 decimal places, got "1\.5"/));
-  assert.throws(() => parseMajorAmount('9.999', 'EUR', 'price'), invalid('price', /"9\.999"/));
-  assert.throws(() => parseMajorAmount('9.99 USD', 'EUR', 'price'), invalid('price', /USD/));
-  assert.throws(() => parseMajorAmount('9,99', 'EUR', 'price'), invalid('price', /"9,99"/));
-  assert.throws(() => parseMajorAmount('', 'EUR', 'price'), invalid('price', /""/));
-  assert.throws(() => parseMajorAmount('1e3', 'EUR', 'price'), invalid('price', /"1e3"/));
-  assert.throws(() => parseMajorAmount('99999999999999999', 'EUR', 'price'), invalid('price', /too large/));
-  assert.throws(() => parseMajorAmount('1', 'XYZ', 'price'), invalid('currency', /"XYZ"/));
+  assert.throws(() => parseMajorAmount('1.5', 'JPY', 'price'), isInvalidInput('price', /JPY allows at most 0 decimal places, got "1\.5"/));
+  assert.throws(() => parseMajorAmount('9.999', 'EUR', 'price'), isInvalidInput('price', /"9\.999"/));
+  assert.throws(() => parseMajorAmount('9.99 USD', 'EUR', 'price'), isInvalidInput('price', /USD/));
+  assert.throws(() => parseMajorAmount('9,99', 'EUR', 'price'), isInvalidInput('price', /"9,99"/));
+  assert.throws(() => parseMajorAmount('', 'EUR', 'price'), isInvalidInput('price', /""/));
+  assert.throws(() => parseMajorAmount('1e3', 'EUR', 'price'), isInvalidInput('price', /"1e3"/));
+  assert.throws(() => parseMajorAmount('99999999999999999', 'EUR', 'price'), isInvalidInput('price', /too large/));
+  assert.throws(() => parseMajorAmount('1', 'XYZ', 'price'), isInvalidInput('currency', /"XYZ"/));
 
   assert.equal(formatMinor(999, 'EUR'), '9.99 EUR');
   assert.equal(formatMinor(5, 'EUR'), '0.05 EUR');
@@ -159,7 +155,7 @@ test('parseMajorAmount and formatMinor by currency exponent', () => {
   assert.equal(formatMinor(-1500, 'JPY'), '-1500 JPY');
   assert.equal(formatMinor(12345, 'KWD'), '12.345 KWD');
   assert.equal(formatMinor(1, 'CLF'), '0.0001 CLF');
-  assert.throws(() => formatMinor(9.5, 'EUR'), invalid('amount', /9\.5/));
+  assert.throws(() => formatMinor(9.5, 'EUR'), isInvalidInput('amount', /9\.5/));
 });
 
 const currencies = fc.constantFrom('EUR', 'USD', 'JPY', 'KRW', 'KWD', 'BHD', 'CLF');

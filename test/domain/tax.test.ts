@@ -2,14 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { InvalidInput } from '../../src/domain/errors.ts';
+import { isInvalidInput } from '../support/invalid-input.ts';
 import {
   builtInTaxEngine, builtInTaxRules, knownTaxCountry, overrideRules, tableTaxEngine, taxLine,
   type Product, type TaxLineResult, type TaxRule,
 } from '../../src/domain/tax/index.ts';
-
-function invalid(field: string, message: RegExp) {
-  return (e: unknown) => e instanceof InvalidInput && e.field === field && message.test(e.message);
-}
 
 function quoteOne(country: string, region: string | null, amount: number, product: Product = 'streaming', date = '2026-03-01'): TaxLineResult {
   const [result] = builtInTaxEngine.quote({ location: { country, region }, date, lines: [{ amount, product }] });
@@ -49,8 +46,8 @@ test('half a minor unit rounds away from zero', () => {
   assert.deepEqual(taxLine(149, 10_000, false), { net: 149, tax: 1, gross: 150 }); // 1.49 → 1
   assert.deepEqual(taxLine(3, 200_000, true), { net: 2, tax: 1, gross: 3 }); // 3 × 0.2 / 1.2 = 0.5 → 1
   assert.deepEqual(taxLine(0, 190_000, true), { net: 0, tax: 0, gross: 0 });
-  assert.throws(() => taxLine(9.99, 190_000, true), invalid('amount', /9\.99/));
-  assert.throws(() => taxLine(999, 0.19, true), invalid('ratePpm', /0\.19/));
+  assert.throws(() => taxLine(9.99, 190_000, true), isInvalidInput('amount', /9\.99/));
+  assert.throws(() => taxLine(999, 0.19, true), isInvalidInput('ratePpm', /0\.19/));
 });
 
 test('effective dates pick the rate in force on the invoice date', () => {
@@ -107,20 +104,20 @@ test('one quote prices several lines, in order', () => {
 
 test('an unknown country is refused, even with no lines', () => {
   const noLines = () => builtInTaxEngine.quote({ location: { country: 'XX', region: null }, date: '2026-01-01', lines: [] });
-  assert.throws(noLines, invalid('country', /no tax rule for country "XX"/));
-  assert.throws(() => quoteOne('de', null, 999), invalid('country', /"de"/));
+  assert.throws(noLines, isInvalidInput('country', /no tax rule for country "XX"/));
+  assert.throws(() => quoteOne('de', null, 999), isInvalidInput('country', /"de"/));
 });
 
 test('other refusals name the field and value', () => {
   const onlyWa = tableTaxEngine([{ country: 'US', region: 'WA', ratePpm: 65_000, inclusive: false, name: 'US-WA' }]);
   assert.throws(
     () => onlyWa.quote({ location: { country: 'US', region: 'OR' }, date: '2026-01-01', lines: [] }),
-    invalid('region', /region "OR" of country "US"/),
+    isInvalidInput('region', /region "OR" of country "US"/),
   );
   const late = tableTaxEngine([{ country: 'DE', ratePpm: 190_000, inclusive: true, from: '2021-01-01', name: 'DE VAT' }]);
   assert.throws(
     () => late.quote({ location: { country: 'DE', region: null }, date: '2020-12-31', lines: [{ amount: 999, product: 'dvd' }] }),
-    invalid('date', /DE on 2020-12-31/),
+    isInvalidInput('date', /DE on 2020-12-31/),
   );
   assert.throws(
     () => builtInTaxEngine.quote({ location: { country: 'DE', region: null }, date: '2026-02-30', lines: [] }),
@@ -128,20 +125,20 @@ test('other refusals name the field and value', () => {
   );
   assert.throws(
     () => builtInTaxEngine.quote({ location: { country: 'DE', region: null }, date: '2026-01-01', lines: [{ amount: 9.99, product: 'dvd' }] }),
-    invalid('lines[0].amount', /9\.99/),
+    isInvalidInput('lines[0].amount', /9\.99/),
   );
 });
 
 test('rules are checked when the engine is built', () => {
   const base: TaxRule = { country: 'DE', ratePpm: 190_000, inclusive: true, name: 'DE VAT' };
-  assert.throws(() => tableTaxEngine([{ ...base, country: 'Germany' }]), invalid('rules[0].country', /"Germany"/));
-  assert.throws(() => tableTaxEngine([{ ...base, ratePpm: 0.19 }]), invalid('rules[0].ratePpm', /0\.19/));
-  assert.throws(() => tableTaxEngine([{ ...base, ratePpm: -1 }]), invalid('rules[0].ratePpm', /-1/));
+  assert.throws(() => tableTaxEngine([{ ...base, country: 'Germany' }]), isInvalidInput('rules[0].country', /"Germany"/));
+  assert.throws(() => tableTaxEngine([{ ...base, ratePpm: 0.19 }]), isInvalidInput('rules[0].ratePpm', /0\.19/));
+  assert.throws(() => tableTaxEngine([{ ...base, ratePpm: -1 }]), isInvalidInput('rules[0].ratePpm', /-1/));
   assert.throws(() => tableTaxEngine([{ ...base, from: '2026-13-01' }]), (e: unknown) => e instanceof InvalidInput && e.field === 'rules[0].from');
-  assert.throws(() => tableTaxEngine([{ ...base, products: [] }]), invalid('rules[0].products', /at least one/));
-  assert.throws(() => tableTaxEngine([{ ...base, products: ['vinyl' as Product] }]), invalid('rules[0].products', /"vinyl"/));
-  assert.throws(() => tableTaxEngine([{ ...base, name: '' }]), invalid('rules[0].name', /""/));
-  assert.throws(() => tableTaxEngine([base, { ...base, ratePpm: 70_000 }]), invalid('rules[1]', /clashes with "DE VAT" for DE from the start/));
+  assert.throws(() => tableTaxEngine([{ ...base, products: [] }]), isInvalidInput('rules[0].products', /at least one/));
+  assert.throws(() => tableTaxEngine([{ ...base, products: ['vinyl' as Product] }]), isInvalidInput('rules[0].products', /"vinyl"/));
+  assert.throws(() => tableTaxEngine([{ ...base, name: '' }]), isInvalidInput('rules[0].name', /""/));
+  assert.throws(() => tableTaxEngine([base, { ...base, ratePpm: 70_000 }]), isInvalidInput('rules[1]', /clashes with "DE VAT" for DE from the start/));
   // A general rule and a product-specific one on the same day are not a clash: the specific one wins.
   const engine = tableTaxEngine([base, { ...base, ratePpm: 70_000, products: ['dvd'], name: 'DE reduced' }]);
   const [streaming, dvd] = engine.quote({ location: { country: 'DE', region: null }, date: '2026-01-01', lines: [{ amount: 107, product: 'streaming' }, { amount: 107, product: 'dvd' }] });
