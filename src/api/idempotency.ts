@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../store/schema.ts';
 import { HttpProblem } from './problem.ts';
+import { insertNew } from '../store/bulk.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,10 +31,10 @@ export function idempotency(db: Kysely<Schema>) {
         if (found.status_code === null) throw new HttpProblem(409, 'a request with this Idempotency-Key is still in progress; retry shortly', 'Idempotency-Key');
         return reply.code(found.status_code).header('idempotent-replayed', 'true').type(found.status_code >= 400 ? 'application/problem+json' : 'application/json').send(found.response);
       }
-      const inserted = await db.insertInto('idempotency_keys')
-        .values({ api_key_id: apiKeyId, idem_key: key, request_hash: requestHash, status_code: null, response: null, created_at: new Date().toISOString() })
-        .onConflict((oc) => oc.doNothing()).executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw new HttpProblem(409, 'a request with this Idempotency-Key is still in progress; retry shortly', 'Idempotency-Key');
+      const inserted = await insertNew(db, 'idempotency_keys', [
+        { api_key_id: apiKeyId, idem_key: key, request_hash: requestHash, status_code: null, response: null, created_at: new Date().toISOString() },
+      ]);
+      if (inserted === 0) throw new HttpProblem(409, 'a request with this Idempotency-Key is still in progress; retry shortly', 'Idempotency-Key');
       request.idempotency = { apiKeyId, key };
       return undefined;
     },

@@ -1,6 +1,7 @@
 import { revenueReport, type JournalTotal, type RevenueReport } from '../domain/revenue.ts';
 import { recordRun } from './run-record.ts';
 import type { Services } from './services.ts';
+import { insertNew } from '../store/bulk.ts';
 
 /**
  * Revenue Reporting for a business day. The first report of a day closes it:
@@ -24,8 +25,7 @@ export async function runRevenueReport(svc: Services, date: string): Promise<Rev
       .execute();
     const totals = rows.map((r) => ({ ...r, debit: Number(r.debit), credit: Number(r.credit) })) as JournalTotal[];
     const fresh = revenueReport(date, totals);
-    await db.insertInto('revenue_days').values({ business_date: date, closed_at: new Date().toISOString(), report: JSON.stringify(fresh) })
-      .onConflict((oc) => oc.doNothing()).execute();
+    await insertNew(db, 'revenue_days', [{ business_date: date, closed_at: new Date().toISOString(), report: JSON.stringify(fresh) }]);
     // Another run may have closed the day first: what is stored is the truth.
     const stored = await db.selectFrom('revenue_days').select('report').where('business_date', '=', date).executeTakeFirstOrThrow();
     report = JSON.parse(stored.report) as RevenueReport;

@@ -35,15 +35,17 @@ function taxRules(s: Scenario): TaxRule[] {
   })));
 }
 
+/** Services on an empty store for one scenario (tests run scenarios on every engine). */
+export type OpenScenarioStore = (overrides: Parameters<typeof openServices>[1]) => Promise<Services>;
+
+const inMemory: OpenScenarioStore = (overrides) => openServices({ dbUrl: 'sqlite::memory:', reportingTimeZone: 'UTC', logLevel: 'silent' }, overrides);
+
 /**
  * Run a scenario on a fresh in-memory store with a test clock: day by day,
  * that day's actions in file order, then that day's jobs.
  */
-export async function runScenario(s: Scenario): Promise<ScenarioResult> {
-  const svc = await openServices(
-    { dbUrl: 'sqlite::memory:', reportingTimeZone: 'UTC', logLevel: 'silent' },
-    { catalog: s.catalog as Catalog | undefined, taxRules: taxRules(s), log: pino({ level: 'silent' }) },
-  );
+export async function runScenario(s: Scenario, open: OpenScenarioStore = inMemory): Promise<ScenarioResult> {
+  const svc = await open({ catalog: s.catalog as Catalog | undefined, taxRules: taxRules(s), log: pino({ level: 'silent' }) });
   try {
     const start = s.actions.reduce((min, a) => (a.on < min ? a.on : min), s.until);
     const byDay = new Map<string, { action: ScenarioAction; index: number }[]>();

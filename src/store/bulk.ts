@@ -1,4 +1,5 @@
 import { CompiledQuery, sql, type Insertable, type Kysely } from 'kysely';
+import { engineOf } from './engines.ts';
 import type { Schema } from './schema.ts';
 
 // SQLite allows 32,766 bound parameters per statement; stay well under it so one multi-row insert fits any table.
@@ -30,17 +31,48 @@ function insertSql(db: Kysely<Schema>, table: string, columns: string[], rows: n
   let text = compiled.get(cacheKey);
   if (text === undefined) {
     const blank = Object.fromEntries(columns.map((c) => [c, null]));
-    let q = (db as AnyDb).insertInto(table).values(Array.from({ length: rows }, () => blank));
-    q = mode.kind === 'ignore'
-      ? q.onConflict((oc) => oc.doNothing())
-      : q.onConflict((oc) => {
-        const set = oc.columns(mode.key).doUpdateSet(Object.fromEntries(mode.update.map((c) => [c, sql.ref(`excluded.${c}`)])));
-        return mode.versioned ? set.where(sql.ref(`${table}.version`), '=', sql`excluded.version - 1`) : set;
-      });
-    text = q.compile().sql as string;
+    const q = (db as AnyDb).insertInto(table).values(Array.from({ length: rows }, () => blank));
+    text = (engineOf(db) === 'mysql' ? onDuplicateKey(q, columns, mode) : onConflict(q, table, mode)).compile().sql as string;
     compiled.set(cacheKey, text);
   }
   return text;
+}
+
+type Insert = ReturnType<AnyDb['insertInto']> extends { values(v: unknown): infer Q } ? Q : never;
+
+/** SQLite and PostgreSQL: skip a row whose key exists, or update it (if its version is the one read). */
+function onConflict(q: Insert, table: string, mode: Mode) {
+  if (mode.kind === 'ignore') return q.onConflict((oc) => oc.doNothing());
+  return q.onConflict((oc) => {
+    const set = oc.columns(mode.key).doUpdateSet(Object.fromEntries(mode.update.map((c) => [c, sql.ref(`excluded.${c}`)])));
+    return mode.versioned ? set.where(sql.ref(`${table}.version`), '=', sql`excluded.version - 1`) : set;
+  });
+}
+
+/**
+ * MySQL/MariaDB have no conditional conflict clause. A key column set to itself
+ * skips the row (INSERT IGNORE would also swallow truncation and NULL errors);
+ * a versioned update guards every column with IF(...), the version column last,
+ * because MySQL assigns left to right and later guards must see the old version.
+ */
+function onDuplicateKey(q: Insert, columns: string[], mode: Mode) {
+  if (mode.kind === 'ignore') return q.onDuplicateKeyUpdate({ [columns[0]!]: sql.ref(columns[0]!) });
+  const guard = (c: string) => (mode.versioned ? sql`if(${sql.ref('version')} = values(${sql.ref('version')}) - 1, values(${sql.ref(c)}), ${sql.ref(c)})` : sql`values(${sql.ref(c)})`);
+  const order = mode.versioned ? [...mode.update.filter((c) => c !== 'version'), 'version'] : mode.update;
+  return q.onDuplicateKeyUpdate(Object.fromEntries(order.map((c) => [c, guard(c)])));
+}
+
+/**
+ * Rows written, from the driver's affected-row count. MySQL counts an inserted
+ * row once and an updated row twice (and an unchanged one not at all); a versioned
+ * row at version 1 is new, any other is an update, so all were written exactly
+ * when the count is the sum of those.
+ */
+function rowsWritten(db: Kysely<Schema>, part: Record<string, unknown>[], affected: number, mode: Mode): number {
+  if (engineOf(db) !== 'mysql' || mode.kind === 'ignore') return affected;
+  if (!mode.versioned) return part.length;
+  const expected = part.reduce((sum, r) => sum + (r.version === 1 ? 1 : 2), 0);
+  return affected === expected ? part.length : Math.min(part.length - 1, affected);
 }
 
 async function writeRows(db: Kysely<Schema>, table: string, rows: Record<string, unknown>[], mode: Mode): Promise<number> {
@@ -52,7 +84,7 @@ async function writeRows(db: Kysely<Schema>, table: string, rows: Record<string,
     let n = 0;
     for (const row of part) for (const c of columns) params[n++] = row[c];
     const res = await db.executeQuery(CompiledQuery.raw(insertSql(db, table, columns, part.length, mode), params));
-    written += Number(res.numAffectedRows ?? 0);
+    written += rowsWritten(db, part, Number(res.numAffectedRows ?? 0), mode);
   }
   return written;
 }

@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import { dialectFor, parseStoreUrl, redactUrl, StoreError, type Engine } from './engines.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as service from './migrations/0002-service.ts';
 import type { Schema } from './schema.ts';
 
-export type Engine = 'sqlite';
+export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
 
 export interface Store {
   db: Kysely<Schema>;
@@ -23,79 +23,54 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export class StoreError extends Error {
-  override name = 'StoreError';
-}
-
-export function parseStoreUrl(url: string): { engine: Engine; path: string } {
-  if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length).replace(/^\/\//, '');
-    if (!path) throw new StoreError(`TALLY_DB_URL "${url}" names no file (use sqlite:PATH or sqlite::memory:)`);
-    return { engine: 'sqlite', path };
-  }
-  if (/^(mysql|mariadb|postgres|postgresql):\/\//.test(url)) {
-    throw new StoreError(`TALLY_DB_URL "${redact(url)}": server engines are not available in this build yet; use sqlite:PATH`);
-  }
-  throw new StoreError(`TALLY_DB_URL "${redact(url)}" is not a database URL (expected sqlite:PATH)`);
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+export interface OpenOptions {
+  /** The setting the URL came from, named in errors. */
+  setting?: string;
+  /** Connections a server engine's pool may open. */
+  poolSize?: number;
 }
 
 /** Open the store named by a URL and bring its schema up to date (refusing a schema newer than this code). */
-export async function openStore(url: string): Promise<Store> {
-  const { engine, path } = parseStoreUrl(url);
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new Database(path);
-  // WAL lets readers run beside the writer; NORMAL sync is durable at each checkpoint and fast enough for batch commits.
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('cache_size = -65536');
-  sqlite.defaultSafeIntegers(false);
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  await migrate(db);
-  return { db, engine, url, close: () => db.destroy() };
+export async function openStore(url: string, opts: OpenOptions = {}): Promise<Store> {
+  const address = parseStoreUrl(url, opts.setting);
+  if (address.engine === 'sqlite' && address.target !== ':memory:') mkdirSync(dirname(address.target), { recursive: true });
+  const db = new Kysely<Schema>({ dialect: dialectFor(address, opts.poolSize ?? 10).dialect });
+  try {
+    await reach(db, address.engine, url);
+    await migrate(db);
+  } catch (err) {
+    await db.destroy().catch(() => {});
+    throw err;
+  }
+  return { db, engine: address.engine, url, close: () => db.destroy() };
 }
 
-/**
- * The query builder prepares every statement anew; batch jobs run the same few
- * multi-row statements thousands of times, and preparing a 30,000-parameter
- * insert costs more than running it. Keep prepared statements by their SQL.
- */
-function withStatementCache(sqlite: Database.Database, size = 256): SqliteDatabase {
-  const cache = new Map<string, SqliteStatement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sql: string) {
-      let stmt = cache.get(sql);
-      if (stmt) {
-        // Refresh its place so the least recently used statement is the one evicted.
-        cache.delete(sql);
-      } else {
-        stmt = sqlite.prepare(sql) as unknown as SqliteStatement;
-        if (cache.size >= size) cache.delete(cache.keys().next().value!);
-      }
-      cache.set(sql, stmt);
-      return stmt;
-    },
-  };
+/** One round trip first, so an unreachable server or a refused login is one clear line, not a driver stack. */
+async function reach(db: Kysely<Schema>, engine: Engine, url: string): Promise<void> {
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    throw new StoreError(`cannot reach the ${engine} store at ${redactUrl(url)}: ${[e.code, e.message].filter(Boolean).join(' ') || String(err)}`);
+  }
 }
 
 async function migrate(db: Kysely<Schema>): Promise<void> {
   const migrator = new Migrator({ db, provider });
   const known = new Set(Object.keys(migrations));
   // Kysely lists only migrations it knows; look at its table for ones a newer release applied.
-  const tables = await db.introspection.getTables();
-  if (tables.some((t) => t.name === 'kysely_migration')) {
-    const rows = await (db as unknown as Kysely<{ kysely_migration: { name: string } }>)
-      .selectFrom('kysely_migration').select('name').execute();
-    const unknown = rows.map((r) => r.name).filter((n) => !known.has(n));
-    if (unknown.length) throw new StoreError(`the database is at a newer schema (${unknown.join(', ')}) than this version of Tally; upgrade Tally`);
-  }
+  const applied = await appliedMigrations(db);
+  const unknown = applied.filter((n) => !known.has(n));
+  if (unknown.length) throw new StoreError(`the database is at a newer schema (${unknown.join(', ')}) than this version of Tally; upgrade Tally`);
   const { error } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new StoreError(String(error));
+}
+
+async function appliedMigrations(db: Kysely<Schema>): Promise<string[]> {
+  const tables = await db.introspection.getTables();
+  if (!tables.some((t) => t.name === 'kysely_migration')) return [];
+  const rows = await (db as unknown as Kysely<{ kysely_migration: { name: string } }>).selectFrom('kysely_migration').select('name').execute();
+  return rows.map((r) => r.name);
 }
 
 /** Migrations this code knows that the store has not applied: empty when the schema is current. */

@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { pino } from 'pino';
 import { createApiKey } from '../../src/api/api-keys.ts';
 import { serviceMetrics } from '../../src/api/metrics.ts';
 import { apiLogger, buildApi } from '../../src/api/server.ts';
 import { dailySchedule } from '../../src/jobs/scheduler.ts';
-import { openServices } from '../../src/wiring.ts';
+import { openTestServices } from '../support/engine.ts';
 
 test('request logs are JSON with a request id, and carry no API key or payment token', async () => {
   const lines: string[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { lines.push(...String(chunk).split('\n').filter(Boolean)); done(); } });
-  const svc = await openServices({ dbUrl: 'sqlite::memory:', reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
+  const svc = await openTestServices();
   const api = { svc, now: () => Date.parse('2026-03-10T12:00:00Z'), schedule: dailySchedule(svc, { owner: 't', firstDay: async () => null }) };
   const app = await buildApi(api, { metrics: serviceMetrics(svc.store.db), logger: apiLogger('info', sink), keyCacheMs: 0 });
   const { secret } = await createApiKey(svc.store.db, 'app', 'member-app');

@@ -4,14 +4,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
+import { openStore } from '../../src/store/connect.ts';
+import { freshStoreUrl } from '../support/engine.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'tally-cli-'));
 
-function tally(args: string[], dbFile = join(dir, 'cli.db')) {
+function tally(args: string[], dbUrl = `sqlite:${join(dir, 'cli.db')}`) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, TALLY_DB_URL: `sqlite:${dbFile}`, TALLY_LOG_LEVEL: 'silent' },
+    cwd: root, encoding: 'utf8', env: { ...process.env, TALLY_DB_URL: dbUrl, TALLY_LOG_LEVEL: 'silent' },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -85,17 +86,24 @@ test('a failed expectation exits 1 with a readable diff', () => {
   assert.match(r.stderr, /invoices\[member=m1,number=1\]\.total: expected 1, got \d+/);
 });
 
-test('bad input changes nothing in the store', () => {
-  const dbFile = join(dir, 'untouched.db');
-  assert.equal(tally(['run-day', '--date', '2026-01-01'], dbFile).code, 0);
-  const count = () => {
-    const db = new Database(dbFile, { readonly: true });
-    const n = db.prepare('select (select count(*) from job_runs) + (select count(*) from journal) + (select count(*) from revenue_days) as n').get() as { n: number };
-    db.close();
-    return n.n;
+test('bad input changes nothing in the store', async () => {
+  const dbUrl = await freshStoreUrl();
+  assert.equal(tally(['run-day', '--date', '2026-01-01'], dbUrl).code, 0);
+  const count = async () => {
+    const store = await openStore(dbUrl);
+    try {
+      let n = 0;
+      for (const table of ['job_runs', 'journal', 'revenue_days'] as const) {
+        n += Number((await store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      }
+      return n;
+    } finally {
+      await store.close();
+    }
   };
-  const before = count();
-  assert.equal(tally(['report', 'revenue', '--date', '2026-13-01'], dbFile).code, 2);
-  assert.equal(tally(['report', 'revenue', '--date', '2026-01-02', '--format', 'xml'], dbFile).code, 2);
-  assert.equal(count(), before);
+  const before = await count();
+  assert.ok(before > 0);
+  assert.equal(tally(['report', 'revenue', '--date', '2026-13-01'], dbUrl).code, 2);
+  assert.equal(tally(['report', 'revenue', '--date', '2026-01-02', '--format', 'xml'], dbUrl).code, 2);
+  assert.equal(await count(), before);
 });

@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { pino } from 'pino';
 import { demoActivity, seedDemo } from '../../src/cli/demo.ts';
 import { addDays } from '../../src/domain/calendar.ts';
 import { runDay } from '../../src/jobs/run-day.ts';
 import type { Services } from '../../src/jobs/services.ts';
-import { openServices } from '../../src/wiring.ts';
 import { billingState } from '../support/state.ts';
+import { openTestServices } from '../support/engine.ts';
 
 const population = 600;
 const start = '2026-01-01';
 const days = 5;
 
 async function fresh(): Promise<Services> {
-  const svc = await openServices({ dbUrl: 'sqlite::memory:', reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
+  const svc = await openTestServices();
   await seedDemo(svc, population);
   return svc;
 }

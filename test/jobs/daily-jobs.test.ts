@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
-import { pino } from 'pino';
 import { runCollection } from '../../src/jobs/collect.ts';
 import { runRenewal } from '../../src/jobs/renew.ts';
 import { runRevenueReport } from '../../src/jobs/revenue-report.ts';
@@ -9,11 +8,11 @@ import { runDay } from '../../src/jobs/run-day.ts';
 import { listRuns } from '../../src/jobs/run-record.ts';
 import type { Services } from '../../src/jobs/services.ts';
 import * as ops from '../../src/operations/member-operations.ts';
-import { openServices } from '../../src/wiring.ts';
 import { seedDueMembers } from '../support/population.ts';
+import { openTestServices } from '../support/engine.ts';
 
 async function fresh(): Promise<Services> {
-  return openServices({ dbUrl: 'sqlite::memory:', reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
+  return openTestServices();
 }
 
 const member = { id: 'm1', country: 'DE', region: null, timezone: 'Europe/Berlin', paymentToken: 'tok_ok' };

@@ -1,31 +1,29 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import type { Services } from '../../src/jobs/services.ts';
+import { openStore } from '../../src/store/connect.ts';
 import { openServices } from '../../src/wiring.ts';
+import { freshStoreUrl } from '../support/engine.ts';
 import { seedDueMembers } from '../support/population.ts';
 import { billingState } from '../support/state.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'tally-kill-'));
 const day = '2026-03-15';
 const members = 6000;
 
-async function seeded(name: string): Promise<string> {
-  const file = join(dir, `${name}.db`);
-  const svc = await openServices({ dbUrl: `sqlite:${file}`, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
+async function seeded(): Promise<string> {
+  const url = await freshStoreUrl();
+  const svc = await openServices({ dbUrl: url, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
   await seedDueMembers(svc, members, day);
   await svc.store.close();
-  return file;
+  return url;
 }
 
-function env(file: string) {
-  return { ...process.env, TALLY_DB_URL: `sqlite:${file}`, TALLY_LOG_LEVEL: 'silent' };
+function env(url: string) {
+  return { ...process.env, TALLY_DB_URL: url, TALLY_LOG_LEVEL: 'silent' };
 }
 
 function runDay(file: string): void {
@@ -37,34 +35,30 @@ function runDay(file: string): void {
  * Start run-day and SIGKILL it `ms` after its first job has started (watched in the store, so
  * process start-up time does not matter): no chance to clean up, exactly like a lost machine.
  */
-function killAfter(file: string, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'run-day', '--date', day], { env: env(file), stdio: 'ignore' });
-    let timer: NodeJS.Timeout | undefined;
-    const watch = setInterval(() => {
-      const db = new Database(file, { readonly: true, fileMustExist: true });
-      try {
-        const started = db.prepare("select count(*) as n from job_runs").get() as { n: number };
-        if (started.n > 0 && !timer) {
-          clearInterval(watch);
-          timer = setTimeout(() => child.kill('SIGKILL'), ms);
-        }
-      } catch {
-        // The schema may not exist yet while the child migrates.
-      } finally {
-        db.close();
+async function killAfter(url: string, ms: number): Promise<boolean> {
+  const watcher = await openStore(url);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'run-day', '--date', day], { env: env(url), stdio: 'ignore' });
+  const exited = new Promise<boolean>((resolve) => child.on('exit', (_code, signal) => resolve(signal === 'SIGKILL')));
+  let running = true;
+  void exited.then(() => { running = false; });
+  try {
+    while (running) {
+      const started = await watcher.db.selectFrom('job_runs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      if (Number(started.n) > 0) {
+        const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+        void exited.then(() => clearTimeout(timer));
+        break;
       }
-    }, 5);
-    child.on('exit', (_code, signal) => {
-      clearInterval(watch);
-      if (timer) clearTimeout(timer);
-      resolve(signal === 'SIGKILL');
-    });
-  });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return await exited;
+  } finally {
+    await watcher.close();
+  }
 }
 
-async function state(file: string) {
-  const svc: Services = await openServices({ dbUrl: `sqlite:${file}`, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
+async function state(url: string) {
+  const svc: Services = await openServices({ dbUrl: url, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
   try {
     const s = await billingState(svc.store.db);
     const runs = await svc.store.db.selectFrom('job_runs').select(['job', 'status']).orderBy('id').execute();
@@ -75,14 +69,14 @@ async function state(file: string) {
 }
 
 test('run-day killed with SIGKILL at random moments and re-run ends exactly like an uninterrupted run', async () => {
-  const reference = await seeded('reference');
+  const reference = await seeded();
   runDay(reference);
   const expected = (await state(reference)).s;
   assert.equal(expected.invoices.length, members);
 
   let killedMidRun = 0;
   for (const ms of [0, 40, 120, 250, 400, 600]) {
-    const file = await seeded(`killed-${ms}`);
+    const file = await seeded();
     await killAfter(file, ms);
     runDay(file);
     const { s, runs } = await state(file);

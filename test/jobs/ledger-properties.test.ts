@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { pino } from 'pino';
 import { addDays } from '../../src/domain/calendar.ts';
 import { InvalidInput } from '../../src/domain/errors.ts';
 import { runDay } from '../../src/jobs/run-day.ts';
 import type { Services } from '../../src/jobs/services.ts';
 import * as ops from '../../src/operations/member-operations.ts';
-import { openServices } from '../../src/wiring.ts';
 import { billingState } from '../support/state.ts';
+import { openTestServices } from '../support/engine.ts';
 
 const people = [
   { id: 'de', country: 'DE', region: null, timezone: 'Europe/Berlin', currency: 'EUR' },
@@ -62,7 +61,7 @@ test('whatever members do, the journal balances per currency every day, nobody p
     fc.asyncProperty(fc.array(signup, { minLength: people.length, maxLength: people.length }), fc.array(action, { minLength: 1, maxLength: 25 }), async (signups, later) => {
       // Everyone signs up early, so later actions have a subscription to act on.
       const actions = [...signups.map((a, i) => ({ ...a, who: i })), ...later];
-      const svc = await openServices({ dbUrl: 'sqlite::memory:', reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
+      const svc = await openTestServices();
       try {
         const numbered = actions.map((a, n) => ({ a, n })).sort((x, y) => x.a.day - y.a.day);
         for (let d = 0; d < horizon; d++) {

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pino } from 'pino';
 import { acquireLock, JobBusy, releaseLock, withLock } from '../../src/jobs/job-lock.ts';
 import { dailySchedule } from '../../src/jobs/scheduler.ts';
 import { listRuns } from '../../src/jobs/run-record.ts';
-import { openServices } from '../../src/wiring.ts';
 import { seedDueMembers } from '../support/population.ts';
+import { openTestServices } from '../support/engine.ts';
 
 async function fresh() {
-  return openServices({ dbUrl: 'sqlite::memory:', reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
+  return openTestServices();
 }
 
 test('the schedule catches up missed business days one at a time, then bills today and leaves today open', async () => {

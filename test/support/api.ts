@@ -1,14 +1,13 @@
-import { pino } from 'pino';
 import { createApiKey, roles, type Role } from '../../src/api/api-keys.ts';
 import type { ApiContext } from '../../src/api/context.ts';
 import { serviceMetrics } from '../../src/api/metrics.ts';
 import { buildApi } from '../../src/api/server.ts';
 import { dailySchedule } from '../../src/jobs/scheduler.ts';
-import { openServices } from '../../src/wiring.ts';
+import { openTestServices } from './engine.ts';
 
 /** A service on a fresh in-memory store with one key per role, and a clock the test controls. */
 export async function testApi(opts: { rateLimit?: number; today?: string } = {}) {
-  const svc = await openServices({ dbUrl: 'sqlite::memory:', reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
+  const svc = await openTestServices();
   let now = Date.parse(`${opts.today ?? '2026-03-10'}T12:00:00Z`);
   const schedule = dailySchedule(svc, { owner: 'test', firstDay: async () => null, now: () => now });
   const api: ApiContext = { svc, now: () => now, schedule };

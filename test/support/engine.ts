@@ -1,0 +1,96 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kysely, sql } from 'kysely';
+import { pino } from 'pino';
+import type { Services } from '../../src/jobs/services.ts';
+import { dialectFor, parseStoreUrl, type Engine } from '../../src/store/engines.ts';
+import { openServices } from '../../src/wiring.ts';
+
+/**
+ * The engine this test run is for: `npm test` runs the suite once per engine
+ * (TALLY_TEST_ENGINE), SQLite always, MariaDB and PostgreSQL when their server
+ * URLs are set. Tests ask here for a store instead of naming one.
+ */
+export const engineUnderTest = (process.env.TALLY_TEST_ENGINE ?? 'sqlite') as Engine;
+
+const serverUrl: Record<Engine, string | undefined> = {
+  sqlite: undefined,
+  mysql: process.env.TALLY_TEST_MYSQL_URL,
+  postgres: process.env.TALLY_TEST_POSTGRES_URL,
+};
+
+/** Test databases are named with this prefix so a run can drop what an earlier one left. */
+export const testDatabasePrefix = 'tally_t_';
+
+let admin: Kysely<unknown> | undefined;
+let made = 0;
+const free: string[] = [];
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function createDatabase(engine: Engine): Promise<string> {
+  const base = serverUrl[engine];
+  if (!base) throw new Error(`TALLY_TEST_ENGINE=${engine} needs TALLY_TEST_${engine.toUpperCase()}_URL`);
+  admin ??= new Kysely<unknown>({ dialect: dialectFor(parseStoreUrl(base), 2).dialect });
+  const name = `${testDatabasePrefix}${process.pid}_${++made}`;
+  await sql`create database ${sql.id(name)}`.execute(admin);
+  return withDatabase(base, name);
+}
+
+/** A brand-new store URL of the engine under test, for a test that hands it to another process. */
+export async function freshStoreUrl(): Promise<string> {
+  if (engineUnderTest === 'sqlite') return `sqlite:${join(mkdtempSync(join(tmpdir(), 'tally-test-')), 'store.db')}`;
+  return createDatabase(engineUnderTest);
+}
+
+type Overrides = Parameters<typeof openServices>[1];
+
+/**
+ * Services on an empty store of the engine under test. Server databases are
+ * reused within a test process once the store that had one is closed (emptied
+ * again here), since creating and migrating one costs far more than a test.
+ */
+export async function openTestServices(overrides: Overrides = {}): Promise<Services> {
+  const config = (dbUrl: string) => ({ dbUrl, reportingTimeZone: 'UTC', logLevel: 'silent' });
+  const withLog = { log: pino({ level: 'silent' }), ...overrides };
+  if (engineUnderTest === 'sqlite') return openServices(config('sqlite::memory:'), withLog);
+  const url = free.pop() ?? (await createDatabase(engineUnderTest));
+  const svc = await openServices(config(url), withLog);
+  await emptyStore(svc);
+  const close = svc.store.close;
+  svc.store.close = async () => {
+    await close();
+    free.push(url);
+  };
+  return svc;
+}
+
+async function emptyStore(svc: Services): Promise<void> {
+  const tables = await svc.store.db.introspection.getTables();
+  for (const t of tables) {
+    if (!t.name.startsWith('kysely_')) await svc.store.db.deleteFrom(t.name as never).execute();
+  }
+}
+
+/** Drop every test database on the server of the engine under test (before and after a run). */
+export async function dropTestDatabases(): Promise<number> {
+  const base = serverUrl[engineUnderTest];
+  if (!base) return 0;
+  const db = new Kysely<unknown>({ dialect: dialectFor(parseStoreUrl(base), 1).dialect });
+  try {
+    const names = engineUnderTest === 'mysql'
+      ? (await sql<{ name: string }>`select schema_name as name from information_schema.schemata where schema_name like ${`${testDatabasePrefix}%`}`.execute(db)).rows
+      : (await sql<{ name: string }>`select datname as name from pg_database where datname like ${`${testDatabasePrefix}%`}`.execute(db)).rows;
+    for (const { name } of names) {
+      await sql`drop database if exists ${sql.id(name)}${engineUnderTest === 'postgres' ? sql` with (force)` : sql``}`.execute(db);
+    }
+    return names.length;
+  } finally {
+    await db.destroy();
+  }
+}
