@@ -7,6 +7,8 @@ import { openStore } from './store/connect.ts';
 
 export interface Config {
   dbUrl: string;
+  /** Where member aggregates and the audit log live; the ledger store unless set. */
+  memberDbUrl?: string;
   reportingTimeZone: string;
   logLevel: string;
 }
@@ -14,7 +16,9 @@ export interface Config {
 /** Configuration from the environment, with safe defaults: the embedded store under var/. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   return {
-    dbUrl: env.TALLY_DB_URL || 'sqlite:var/tally.db',
+    // The ledger store (invoices, payments, journal, outbox, job records) and, unless split off, the members.
+    dbUrl: env.TALLY_LEDGER_DB_URL || env.TALLY_DB_URL || 'sqlite:var/tally.db',
+    memberDbUrl: env.TALLY_MEMBER_DB_URL || undefined,
     reportingTimeZone: env.TALLY_REPORTING_TZ || 'UTC',
     logLevel: env.TALLY_LOG_LEVEL || 'info',
   };
@@ -29,9 +33,18 @@ export async function openServices(
   config: Config,
   overrides: { catalog?: Catalog; taxRules?: TaxRule[]; log?: Logger } = {},
 ): Promise<Services> {
-  const store = await openStore(config.dbUrl);
+  const store = await openStore(config.dbUrl, { setting: 'TALLY_LEDGER_DB_URL' });
+  const split = config.memberDbUrl !== undefined && config.memberDbUrl !== config.dbUrl;
+  let memberStore = store;
+  if (split) {
+    memberStore = await openStore(config.memberDbUrl!, { setting: 'TALLY_MEMBER_DB_URL' }).catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    });
+  }
   return {
     store,
+    memberStore,
     billing: { catalog: catalogIndex(overrides.catalog ?? builtInCatalog), tax: tableTaxEngine(overrides.taxRules ?? builtInTaxRules) },
     gateway: simulatedProcessor(store.db),
     log: overrides.log ?? logger(config.logLevel),

@@ -91,7 +91,7 @@ function demoMember(svc: Services, n: number, start: IsoDate): Member {
 
 /** Seed the demo population (once; a re-run after a kill completes it), already billed up to `start`. */
 export async function seedDemo(svc: Services, count: number, log: (line: string) => void = () => undefined, start: IsoDate = demoStart): Promise<void> {
-  const { db } = svc.store;
+  const db = svc.memberStore.db;
   const row = await db.selectFrom('members').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   const have = Number(row.n);
   if (have >= count) return;
@@ -122,7 +122,7 @@ export async function demoActivity(svc: Services, date: IsoDate, population: num
   for (let i = 0; i < 4; i++) {
     const id = someone();
     actions.push(async () => {
-      const m = (await svc.store.db.selectFrom('members').select(['country']).where('id', '=', id).executeTakeFirst());
+      const m = (await svc.memberStore.db.selectFrom('members').select(['country']).where('id', '=', id).executeTakeFirst());
       if (!m) return;
       const currency = svc.billing.catalog.currencyOf(m.country);
       const amount = giftCardAmounts[currency] ?? 2500;
@@ -132,7 +132,7 @@ export async function demoActivity(svc: Services, date: IsoDate, population: num
   for (let i = 0; i < 2; i++) {
     const id = someone();
     actions.push(async () => {
-      const m = await svc.store.db.selectFrom('members').select(['country']).where('id', '=', id).executeTakeFirst();
+      const m = await svc.memberStore.db.selectFrom('members').select(['country']).where('id', '=', id).executeTakeFirst();
       if (!m) return;
       const currency = svc.billing.catalog.currencyOf(m.country);
       await ops.grantCredit(svc, id, `CR-${date}-${i}`, creditAmounts[currency] ?? 500, 'service outage goodwill', date);
@@ -140,7 +140,7 @@ export async function demoActivity(svc: Services, date: IsoDate, population: num
   }
   // Members in dunning fix their card: a few of them every day.
   actions.push(async () => {
-    const owing = await svc.store.db.selectFrom('members').select('id').where('status', 'in', ['past_due', 'on_hold']).orderBy('id').limit(8).execute();
+    const owing = await svc.memberStore.db.selectFrom('members').select('id').where('status', 'in', ['past_due', 'on_hold']).orderBy('id').limit(8).execute();
     for (const m of owing) await ops.updatePaymentMethod(svc, m.id, 'tok_ok', date).catch(skipInvalid);
   });
   // Refunds and a chargeback on invoices paid in the last days.

@@ -8,7 +8,7 @@ import { runRenewal } from '../jobs/renew.ts';
 import { runRevenueReport } from '../jobs/revenue-report.ts';
 import { runDay } from '../jobs/run-day.ts';
 import { listRuns } from '../jobs/run-record.ts';
-import type { Services } from '../jobs/services.ts';
+import { closeServices, type Services } from '../jobs/services.ts';
 import { mismatches } from '../scenario/expectations.ts';
 import { runScenario } from '../scenario/run-scenario.ts';
 import { readScenarioFile } from '../scenario/scenario-file.ts';
@@ -64,7 +64,7 @@ async function withServices<T>(work: (svc: Services) => Promise<T>, config: Conf
   try {
     return await work(svc);
   } finally {
-    await svc.store.close();
+    await closeServices(svc);
   }
 }
 

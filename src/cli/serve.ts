@@ -36,7 +36,7 @@ export function serveOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
 export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
   const metrics = serviceMetrics(svc.store.db);
   const today = () => businessDate(Date.now(), svc.reportingTimeZone);
-  const members = await svc.store.db.selectFrom('members').select('id').limit(1).execute();
+  const members = await svc.memberStore.db.selectFrom('members').select('id').limit(1).execute();
   let firstDay: string | null = null;
   if (!members.length && opts.demoMembers > 0) {
     // A month of history to catch up on, so the first start shows billing, dunning and revenue at once.

@@ -4,10 +4,9 @@ import type { Invoice } from '../domain/invoice.ts';
 import { paymentEntries, writeOffEntries, type JournalLine } from '../domain/journal.ts';
 import type { Member } from '../domain/member.ts';
 import type { ChargeRequest, GatewayOutcome } from '../payments/gateway.ts';
-import { insertNew, upsert } from '../store/bulk.ts';
-import { insertJournal, invoicesDue, saveInvoices, type InvoiceCursor } from '../store/ledger.ts';
+import { invoicesDue, type InvoiceCursor } from '../store/ledger.ts';
+import { applyPendingPostings, commitMemberChange } from '../store/ledger-postings.ts';
 import { loadMembers, retryOnConflict, saveMembers } from '../store/members.ts';
-import { appendEvents } from '../store/outbox.ts';
 import type { PaymentAttemptRow, PaymentRow } from '../store/schema.ts';
 import { bookingDate } from './booking.ts';
 import { recordRun } from './run-record.ts';
@@ -31,6 +30,7 @@ export function chargeKey(invoice: Invoice): string {
 export async function runCollection(svc: Services, date: string, opts: JobOptions = {}): Promise<JobResult> {
   const { db } = svc.store;
   return recordRun(db, 'collect', date, async () => {
+    await applyPendingPostings(svc, opts.checkpoint);
     const chunkSize = opts.chunkSize ?? 1000;
     const businessDate = await bookingDate(db, date);
     const counts = { invoices: 0, paid: 0, failed: 0, unknown: 0 };
@@ -42,10 +42,10 @@ export async function runCollection(svc: Services, date: string, opts: JobOption
       if (!page.invoices.length) continue;
       const invoices = page.invoices;
       const ids = [...new Set(invoices.map((i) => i.memberId))];
-      const members = await loadMembers(db, ids);
+      const members = await loadMembers(svc.memberStore.db, ids);
       const outcomes = await chargeAll(svc, invoices, members, opts);
       // Outcomes are known; on a version conflict only the members are read again.
-      const done = await retryOnConflict(async (attempt) => settleChunk(svc, invoices, attempt === 1 ? members : await loadMembers(db, ids), outcomes, date, businessDate));
+      const done = await retryOnConflict(async (attempt) => settleChunk(svc, invoices, attempt === 1 ? members : await loadMembers(svc.memberStore.db, ids), outcomes, date, businessDate, opts));
       counts.invoices += invoices.length;
       counts.paid += done.paid;
       counts.failed += done.failed;
@@ -84,6 +84,7 @@ async function settleChunk(
   outcomes: (GatewayOutcome | null)[],
   date: string,
   businessDate: string,
+  opts: JobOptions,
 ) {
   const current = new Map(members);
   const changedMembers = new Set<string>();
@@ -127,13 +128,8 @@ async function settleChunk(
     }
     if (r.writeOff !== 'none') journal.push(...writeOffEntries(invoice, businessDate, r.writeOff === 'recovered'));
   });
-  await svc.store.db.transaction().execute(async (trx) => {
-    await saveInvoices(trx, settled);
-    await upsert(trx, 'payment_attempts', ['idem_key'], attempts, ['status', 'decline_code', 'reference']);
-    await insertNew(trx, 'payments', payments);
-    await insertJournal(trx, journal);
-    await appendEvents(trx, events);
-    await saveMembers(trx, [...changedMembers].map((id) => current.get(id)!));
-  });
+  await commitMemberChange(svc, (trx) => saveMembers(trx, [...changedMembers].map((id) => current.get(id)!)), {
+    invoiceUpdates: settled, attempts, payments, journal, events,
+  }, opts.checkpoint);
   return { paid, failed, unknown };
 }

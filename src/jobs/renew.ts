@@ -4,9 +4,8 @@ import type { Invoice } from '../domain/invoice.ts';
 import { invoiceIssuedEntries } from '../domain/journal.ts';
 import type { Member } from '../domain/member.ts';
 import { renewMember } from '../domain/renewal.ts';
-import { insertInvoices, insertJournal } from '../store/ledger.ts';
+import { applyPendingPostings, commitMemberChange } from '../store/ledger-postings.ts';
 import { dueMembers, loadMembers, retryOnConflict, saveMembers, type DueCursor } from '../store/members.ts';
-import { appendEvents } from '../store/outbox.ts';
 import { bookingDate } from './booking.ts';
 import { recordRun } from './run-record.ts';
 import { chunkCommitted, type JobError, type JobOptions, type JobResult, type Services } from './services.ts';
@@ -15,24 +14,27 @@ import { chunkCommitted, type JobError, type JobOptions, type JobResult, type Se
  * Subscription Renewal for a business date: walk the due index, bill every
  * started period, and commit each chunk's invoices, journal, events and
  * members together. A re-run finds only members not yet advanced, so a killed
- * run resumes where it stopped and nobody is billed twice.
+ * run resumes where it stopped and nobody is billed twice. On split stores the
+ * members commit first with the ledger writes as a posting (see ledger-postings.ts).
  */
 export async function runRenewal(svc: Services, date: string, opts: JobOptions = {}): Promise<JobResult> {
   const { db } = svc.store;
+  const members = svc.memberStore.db;
   return recordRun(db, 'renew', date, async () => {
+    await applyPendingPostings(svc, opts.checkpoint);
     const chunkSize = opts.chunkSize ?? 1000;
     const businessDate = await bookingDate(db, date);
     const counts = { members: 0, invoices: 0 };
     const errors: JobError[] = [];
     let cursor: DueCursor | null = null;
     for (;;) {
-      const page = await dueMembers(db, date, cursor, chunkSize);
+      const page = await dueMembers(members, date, cursor, chunkSize);
       if (!page.cursor) break;
       cursor = page.cursor;
       const done = await retryOnConflict(async (attempt) => {
         // Someone changed a member between our read and write: read the chunk again and redo it.
-        const members = attempt === 1 ? page.members : [...(await loadMembers(db, page.members.map((m) => m.id))).values()];
-        return renewChunk(svc, members, date, businessDate, errors);
+        const chunk = attempt === 1 ? page.members : [...(await loadMembers(members, page.members.map((m) => m.id))).values()];
+        return renewChunk(svc, chunk, date, businessDate, errors, opts);
       });
       counts.members += done.members;
       counts.invoices += done.invoices;
@@ -43,7 +45,7 @@ export async function runRenewal(svc: Services, date: string, opts: JobOptions =
   });
 }
 
-async function renewChunk(svc: Services, members: Member[], date: string, businessDate: string, errors: JobError[]) {
+async function renewChunk(svc: Services, members: Member[], date: string, businessDate: string, errors: JobError[], opts: JobOptions) {
   const renewed: Member[] = [];
   const invoices: Invoice[] = [];
   const events: DomainEvent[] = [];
@@ -60,12 +62,9 @@ async function renewChunk(svc: Services, members: Member[], date: string, busine
       chunkErrors.push({ item: m.id, message: err.message });
     }
   }
-  await svc.store.db.transaction().execute(async (trx) => {
-    await insertInvoices(trx, invoices);
-    await insertJournal(trx, invoices.flatMap((i) => invoiceIssuedEntries(i, businessDate)));
-    await appendEvents(trx, events);
-    await saveMembers(trx, renewed);
-  });
+  await commitMemberChange(svc, (trx) => saveMembers(trx, renewed), {
+    newInvoices: invoices, journal: invoices.flatMap((i) => invoiceIssuedEntries(i, businessDate)), events,
+  }, opts.checkpoint);
   errors.push(...chunkErrors);
   return { members: renewed.length, invoices: invoices.length };
 }

@@ -2,6 +2,7 @@ import { revenueReport, type JournalTotal, type RevenueReport } from '../domain/
 import { recordRun } from './run-record.ts';
 import type { Services } from './services.ts';
 import { insertNew } from '../store/bulk.ts';
+import { applyPendingPostings } from '../store/ledger-postings.ts';
 
 /**
  * Revenue Reporting for a business day. The first report of a day closes it:
@@ -12,6 +13,8 @@ export async function runRevenueReport(svc: Services, date: string): Promise<Rev
   const { db } = svc.store;
   let report: RevenueReport | undefined;
   await recordRun(db, 'report-revenue', date, async () => {
+    // Postings a crash left in the member store belong to the journal being closed.
+    await applyPendingPostings(svc);
     const closed = await db.selectFrom('revenue_days').select('report').where('business_date', '=', date).executeTakeFirst();
     if (closed) {
       report = JSON.parse(closed.report) as RevenueReport;

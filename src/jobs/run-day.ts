@@ -16,7 +16,7 @@ export interface DayResult {
  * paid what was owed) starts a fresh period today, to be billed today rather than tomorrow.
  */
 export async function renewalDueAgain(svc: Services, date: string): Promise<boolean> {
-  return (await svc.store.db.selectFrom('members').select('id').where('next_due', '<=', date).limit(1).execute()).length > 0;
+  return (await svc.memberStore.db.selectFrom('members').select('id').where('next_due', '<=', date).limit(1).execute()).length > 0;
 }
 
 function merged(a: JobResult, b: JobResult): JobResult {

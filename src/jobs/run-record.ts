@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { engineOf } from '../store/engines.ts';
+import { insertReturningId } from '../store/bulk.ts';
 import type { Schema } from '../store/schema.ts';
 import type { JobResult } from './services.ts';
 
@@ -17,13 +17,9 @@ export class JobStopped extends Error {
  */
 export async function recordRun(db: Kysely<Schema>, job: JobName, businessDate: string, work: () => Promise<JobResult>): Promise<JobResult & { runId: number }> {
   await db.updateTable('job_runs').set({ status: 'interrupted' }).where('job', '=', job).where('business_date', '=', businessDate).where('status', '=', 'running').execute();
-  const insert = db.insertInto('job_runs').values({
+  const runId = await insertReturningId(db, 'job_runs', {
     job, business_date: businessDate, status: 'running', started_at: new Date().toISOString(), finished_at: null, counts: '{}', errors: '[]',
   });
-  // PostgreSQL reports a new key only through RETURNING, which MySQL 8 lacks; the others report it as the insert id.
-  const runId = engineOf(db) === 'postgres'
-    ? (await insert.returning('id').executeTakeFirstOrThrow()).id
-    : Number((await insert.executeTakeFirstOrThrow()).insertId);
   try {
     const result = await work();
     await db.updateTable('job_runs').set({

@@ -2,10 +2,14 @@ import type { Logger } from 'pino';
 import type { BillingContext } from '../domain/renewal.ts';
 import type { PaymentGateway } from '../payments/gateway.ts';
 import type { Store } from '../store/connect.ts';
+import type { Stores } from '../store/ledger-postings.ts';
 
 /** Everything a job or an operation needs from the outside world, wired once at the entry point. */
-export interface Services {
+export interface Services extends Stores {
+  /** The ledger store: invoices, payments, journal, outbox, job records, API keys. */
   store: Store;
+  /** Member aggregates and the audit log: the same object as `store` unless the stores are split. */
+  memberStore: Store;
   billing: BillingContext;
   gateway: PaymentGateway;
   log: Logger;
@@ -47,4 +51,10 @@ export async function chunkCommitted(opts: JobOptions, point: string, done: numb
   await new Promise((resolve) => setImmediate(resolve));
   opts.checkpoint?.(point);
   opts.onProgress?.(done);
+}
+
+/** Close both stores (once, when they are the same). */
+export async function closeServices(svc: Services): Promise<void> {
+  await svc.store.close();
+  if (svc.memberStore !== svc.store) await svc.memberStore.close();
 }

@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import { assertTimeZone, type IsoDate } from '../domain/calendar.ts';
 import type { Product } from '../domain/catalog.ts';
 import { resume, retryAfterPaymentUpdate } from '../domain/collection.ts';
@@ -6,7 +5,7 @@ import { InvalidInput, NotFound } from '../domain/errors.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import type { Invoice } from '../domain/invoice.ts';
 import {
-  chargebackEntries, creditGrantedEntries, giftCardSoldEntries, invoiceIssuedEntries, refundEntries, type JournalLine,
+  chargebackEntries, creditGrantedEntries, giftCardSoldEntries, invoiceIssuedEntries, refundEntries,
 } from '../domain/journal.ts';
 import * as rules from '../domain/member.ts';
 import type { Discount, Member, NewMember } from '../domain/member.ts';
@@ -15,23 +14,14 @@ import { changePlan } from '../domain/plan-change.ts';
 import { chargeback, chargebackFee, refundInvoice } from '../domain/refund.ts';
 import { bookingDate } from '../jobs/booking.ts';
 import type { Services } from '../jobs/services.ts';
-import { insertNew } from '../store/bulk.ts';
-import { insertInvoices, insertJournal, invoiceByNumber, memberInvoices, saveInvoices } from '../store/ledger.ts';
+import { invoiceByNumber, memberInvoices } from '../store/ledger.ts';
+import { commitMemberChange, type LedgerPosting } from '../store/ledger-postings.ts';
 import { loadMember, retryOnConflict, saveMembers } from '../store/members.ts';
-import { appendEvents } from '../store/outbox.ts';
-import type { ChargebackRow, CreditRow, GiftCardRow, RefundRow, Schema } from '../store/schema.ts';
 
-/** Everything one operation on one member writes, committed in one transaction. */
-interface Change {
+/** Everything one operation on one member writes: the member, and what it posts to the ledger. */
+interface Change extends LedgerPosting {
   member: Member;
   events: DomainEvent[];
-  newInvoices?: Invoice[];
-  invoiceUpdates?: Invoice[];
-  journal?: JournalLine[];
-  giftCards?: GiftCardRow[];
-  credits?: CreditRow[];
-  refunds?: RefundRow[];
-  chargebacks?: ChargebackRow[];
 }
 
 /**
@@ -53,33 +43,20 @@ export interface AuditedBy {
  * else wrote the member in between.
  */
 async function onMember(svc: Services, memberId: string, decide: (member: Member | undefined, bookOn: IsoDate) => Promise<Change>, on: IsoDate, audit?: AuditedBy): Promise<Member> {
-  const { db } = svc.store;
   return retryOnConflict(async () => {
-    const member = await loadMember(db, memberId);
-    const change = await decide(member, await bookingDate(db, on));
-    await db.transaction().execute(async (trx) => {
-      await commit(trx, change);
+    const member = await loadMember(svc.memberStore.db, memberId);
+    const { member: changed, ...posting } = await decide(member, await bookingDate(svc.store.db, on));
+    await commitMemberChange(svc, async (trx) => {
+      await saveMembers(trx, [changed]);
       if (audit) {
         await trx.insertInto('audit_log').values({
           at: new Date().toISOString(), actor: audit.actor, action: audit.action, member_id: memberId, reason: audit.reason,
-          request: JSON.stringify(audit.request), before: JSON.stringify(member ? audit.view(member) : null), after: JSON.stringify(audit.view(change.member)),
+          request: JSON.stringify(audit.request), before: JSON.stringify(member ? audit.view(member) : null), after: JSON.stringify(audit.view(changed)),
         }).execute();
       }
-    });
-    return { ...change.member, version: change.member.version + 1 };
+    }, posting);
+    return { ...changed, version: changed.version + 1 };
   });
-}
-
-async function commit(trx: Kysely<Schema>, c: Change): Promise<void> {
-  if (c.newInvoices?.length) await insertInvoices(trx, c.newInvoices);
-  if (c.invoiceUpdates?.length) await saveInvoices(trx, c.invoiceUpdates);
-  if (c.journal?.length) await insertJournal(trx, c.journal);
-  if (c.giftCards?.length) await insertNew(trx, 'gift_cards', c.giftCards);
-  if (c.credits?.length) await insertNew(trx, 'credits', c.credits);
-  if (c.refunds?.length) await insertNew(trx, 'refunds', c.refunds);
-  if (c.chargebacks?.length) await insertNew(trx, 'chargebacks', c.chargebacks);
-  await appendEvents(trx, c.events);
-  await saveMembers(trx, [c.member]);
 }
 
 function existing(member: Member | undefined, memberId: string): Member {

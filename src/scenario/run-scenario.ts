@@ -7,7 +7,7 @@ import { parseRatePpm } from '../domain/money.ts';
 import type { RevenueLine, RevenueReport } from '../domain/revenue.ts';
 import { builtInTaxRules, overrideRules, type TaxRule } from '../domain/tax/index.ts';
 import { runDay } from '../jobs/run-day.ts';
-import type { Services } from '../jobs/services.ts';
+import { closeServices, type Services } from '../jobs/services.ts';
 import * as ops from '../operations/member-operations.ts';
 import { memberInvoices } from '../store/ledger.ts';
 import { rowToMember } from '../store/members.ts';
@@ -65,7 +65,7 @@ export async function runScenario(s: Scenario, open: OpenScenarioStore = inMemor
     }
     return { name: s.name, ...(await collectResult(svc)), revenue: summarize(days) };
   } finally {
-    await svc.store.close();
+    await closeServices(svc);
   }
 }
 
@@ -110,7 +110,7 @@ async function apply(svc: Services, s: Scenario, a: ScenarioAction, index: numbe
 
 async function collectResult(svc: Services) {
   const { db } = svc.store;
-  const memberRows = await db.selectFrom('members').select(['id', 'version', 'data']).orderBy('id').execute();
+  const memberRows = await svc.memberStore.db.selectFrom('members').select(['id', 'version', 'data']).orderBy('id').execute();
   const members = memberRows.map(rowToMember);
   const invoices: Record<string, unknown>[] = [];
   for (const m of members) {

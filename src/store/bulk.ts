@@ -133,3 +133,13 @@ export async function cachedRead<R>(db: Kysely<Schema>, key: string, params: rea
   }
   return (await db.executeQuery<R>(CompiledQuery.raw(text, [...params]))).rows;
 }
+
+/**
+ * Insert one row and return its generated id. PostgreSQL reports a new key only
+ * through RETURNING, which MySQL 8 lacks; the others report it as the insert id.
+ */
+export async function insertReturningId<T extends keyof Schema & string>(db: Kysely<Schema>, table: T, row: Insertable<Schema[T]>): Promise<number> {
+  const insert = (db as AnyDb).insertInto(table).values(row);
+  if (engineOf(db) === 'postgres') return Number((await insert.returning('id').executeTakeFirstOrThrow()).id);
+  return Number((await insert.executeTakeFirstOrThrow()).insertId);
+}

@@ -4,6 +4,7 @@ import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'k
 import { dialectFor, parseStoreUrl, redactUrl, StoreError, type Engine } from './engines.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as service from './migrations/0002-service.ts';
+import * as postings from './migrations/0003-ledger-postings.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -19,6 +20,7 @@ export interface Store {
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-service': service,
+  '0003-ledger-postings': postings,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -20,6 +20,14 @@ export interface Schema {
   idempotency_keys: IdempotencyKeyRow;
   audit_log: AuditRow;
   job_locks: JobLockRow;
+  ledger_postings: LedgerPostingRow;
+}
+
+export interface LedgerPostingRow {
+  id: Generated<number>;
+  created_at: string;
+  /** JSON of the LedgerPosting to apply. */
+  body: string;
 }
 
 export interface MemberRow {

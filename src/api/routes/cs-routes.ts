@@ -26,6 +26,7 @@ const SearchQuery = Type.Object({
 
 export function csRoutes(app: FastifyInstance, api: ApiContext): void {
   const { db } = api.svc.store;
+  const members = api.svc.memberStore.db;
 
   app.get('/v1/cs/members/:id', {
     config: { roles },
@@ -41,7 +42,7 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
     },
   }, async (req) => {
     const { id } = req.params as Params;
-    const m = await loadMember(db, id);
+    const m = await loadMember(members, id);
     if (!m) throw new NotFound('id', `unknown member "${id}"`);
     const [invoices, attempts, payments, refunds, chargebacks, credits, giftCards, audit] = await Promise.all([
       memberInvoices(db, id),
@@ -51,7 +52,7 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
       db.selectFrom('chargebacks').selectAll().where('member_id', '=', id).orderBy('received_on').execute(),
       db.selectFrom('credits').selectAll().where('member_id', '=', id).orderBy('granted_on').execute(),
       db.selectFrom('gift_cards').selectAll().where('member_id', '=', id).orderBy('sold_on').execute(),
-      auditTrail(db, id),
+      auditTrail(members, id),
     ]);
     return { member: memberView(m), invoices: invoices.map(invoiceView), attempts, payments, refunds, chargebacks, credits, giftCards, audit };
   });
@@ -63,10 +64,10 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
     const q = req.query as Static<typeof SearchQuery>;
     let ids: string[];
     if (q.member) ids = [q.member];
-    else if (q.email) ids = (await db.selectFrom('members').select('id').where('email', '=', q.email).limit(50).execute()).map((r) => r.id);
+    else if (q.email) ids = (await members.selectFrom('members').select('id').where('email', '=', q.email).limit(50).execute()).map((r) => r.id);
     else if (q.invoice) ids = (await db.selectFrom('invoices').select('member_id').where('id', '=', q.invoice).execute()).map((r) => r.member_id);
     else throw new InvalidInput('query', 'give member, email or invoice');
-    const found = await Promise.all(ids.map((id) => loadMember(db, id)));
+    const found = await Promise.all(ids.map((id) => loadMember(members, id)));
     return { members: found.filter((m): m is Member => m !== undefined).map(memberView) };
   });
 
@@ -75,7 +76,7 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
     actor: `${req.apiKey!.name} (${req.apiKey!.id})`, action, reason, request, view: memberView,
   });
   const current = async (id: string) => {
-    const m = await loadMember(db, id);
+    const m = await loadMember(members, id);
     if (!m) throw new NotFound('id', `unknown member "${id}"`);
     return { member: m, on: localDate(api.now(), m.timezone) };
   };

@@ -23,7 +23,7 @@ export function dvdRoutes(app: FastifyInstance, api: ApiContext): void {
     const { id } = req.params as Params;
     const { plan } = req.body as Static<typeof PlanBody>;
     if (svc.billing.catalog.plan(plan).product !== 'dvd') throw new InvalidInput('plan', `"${plan}" is not a DVD plan`, plan);
-    const m = await loadMember(svc.store.db, id);
+    const m = await loadMember(svc.memberStore.db, id);
     if (!m) throw new NotFound('id', `unknown member "${id}"`);
     const on = await memberToday(api, id);
     const updated = await ops.signupMember(svc, { id, country: m.country, region: m.region, timezone: m.timezone, paymentToken: m.paymentToken, plan }, on);
@@ -40,7 +40,7 @@ export function dvdRoutes(app: FastifyInstance, api: ApiContext): void {
     schema: { tags, summary: 'The member\'s DVD subscription and its invoices', params: MemberParams, response: { 200: Type.Object({ member: Type.Ref('Member'), invoices: Type.Array(Type.Ref('Invoice')) }), ...errors(400, 401, 403, 404, 429) } },
   }, async (req) => {
     const { id } = req.params as Params;
-    const m = await loadMember(svc.store.db, id);
+    const m = await loadMember(svc.memberStore.db, id);
     if (!m) throw new NotFound('id', `unknown member "${id}"`);
     const dvdSubs = new Set(m.subscriptions.filter((s) => s.product === 'dvd').map((s) => s.id));
     const invoices = (await memberInvoices(svc.store.db, id)).filter((i) => dvdSubs.has(i.subscriptionId));

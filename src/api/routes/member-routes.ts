@@ -20,7 +20,7 @@ const roles = ['member-app'] as const;
 
 /** The member's own calendar date now: billing anniversaries live in the member's time zone. */
 export async function memberToday(api: ApiContext, id: string): Promise<string> {
-  const m = await loadMember(api.svc.store.db, id);
+  const m = await loadMember(api.svc.memberStore.db, id);
   if (!m) throw new NotFound('id', `unknown member "${id}"`, id);
   return localDate(api.now(), m.timezone);
 }
@@ -28,7 +28,7 @@ export async function memberToday(api: ApiContext, id: string): Promise<string> 
 export function memberRoutes(app: FastifyInstance, api: ApiContext): void {
   const { svc } = api;
   app.get('/v1/members/:id', { config: { roles }, schema: { tags, summary: 'A member\'s subscriptions and status', params: MemberParams, response: member } }, async (req) => {
-    const m = await loadMember(svc.store.db, (req.params as Params).id);
+    const m = await loadMember(svc.memberStore.db, (req.params as Params).id);
     if (!m) throw new NotFound('id', `unknown member "${(req.params as Params).id}"`);
     return memberView(m);
   });
@@ -41,7 +41,7 @@ export function memberRoutes(app: FastifyInstance, api: ApiContext): void {
     const q = req.query as Static<typeof PageQuery>;
     const page = await memberInvoicePage(svc.store.db, id, q.cursor ? Number(q.cursor) : null, q.limit ?? 20);
     // Only an empty page needs to tell an unknown member from one without invoices: the hot path reads once.
-    if (!page.invoices.length && !(await svc.store.db.selectFrom('members').select('id').where('id', '=', id).executeTakeFirst())) {
+    if (!page.invoices.length && !(await svc.memberStore.db.selectFrom('members').select('id').where('id', '=', id).executeTakeFirst())) {
       throw new NotFound('id', `unknown member "${id}"`);
     }
     return { invoices: page.invoices.map(invoiceView), nextCursor: page.nextCursor };
