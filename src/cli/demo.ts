@@ -103,59 +103,71 @@ export async function seedDemo(svc: Services, count: number, log: (line: string)
   }
 }
 
-/** A day of member activity, the same each time the day is replayed; every action is safe to repeat. */
-export async function demoActivity(svc: Services, date: IsoDate, population: number): Promise<{ applied: number; skipped: number }> {
+/**
+ * A day of member activity as a sequence of actions, the same each time the day
+ * is replayed; every action is safe to repeat on its own (a client retrying a
+ * request), and actions that depend on the store's state are drawn only once
+ * the actions before them have run.
+ */
+export async function* demoActions(svc: Services, date: IsoDate, population: number): AsyncGenerator<() => Promise<unknown>> {
   const rnd = random(Number(date.replaceAll('-', '')));
   const someone = () => `m${String(1 + Math.floor(rnd() * population)).padStart(6, '0')}`;
-  const actions: (() => Promise<unknown>)[] = [];
   for (let i = 0; i < 12; i++) {
     const [country, , timezone, regions] = pick(rnd, countries.map((c) => [c, c[1]] as [typeof c, number]));
     const region = regions.length ? regions[Math.floor(rnd() * regions.length)]! : null;
     const id = `n${date.replaceAll('-', '')}-${i}`;
     const plan = pick(rnd, streamingPlans);
     const paymentToken = pick(rnd, tokens);
-    actions.push(() => ops.signupMember(svc, { id, country, region, timezone, paymentToken, email: `${id}@example.com`, plan }, date));
+    yield () => ops.signupMember(svc, { id, country, region, timezone, paymentToken, email: `${id}@example.com`, plan }, date);
   }
-  for (let i = 0; i < 6; i++) { const id = someone(); actions.push(() => ops.cancelMembership(svc, id, date, 'streaming')); }
-  for (let i = 0; i < 2; i++) { const id = someone(); actions.push(() => ops.reactivateMembership(svc, id, date, 'streaming')); }
-  for (let i = 0; i < 5; i++) { const id = someone(); const plan = pick(rnd, streamingPlans.slice(0, 3)); actions.push(() => ops.changeMemberPlan(svc, id, plan, date)); }
+  for (let i = 0; i < 6; i++) { const id = someone(); yield () => ops.cancelMembership(svc, id, date, 'streaming'); }
+  for (let i = 0; i < 2; i++) { const id = someone(); yield () => ops.reactivateMembership(svc, id, date, 'streaming'); }
+  for (let i = 0; i < 5; i++) { const id = someone(); const plan = pick(rnd, streamingPlans.slice(0, 3)); yield () => ops.changeMemberPlan(svc, id, plan, date); }
+  const countryOf = async (id: string) => (await svc.memberStore.db.selectFrom('members').select(['country']).where('id', '=', id).executeTakeFirst())?.country;
   for (let i = 0; i < 4; i++) {
     const id = someone();
-    actions.push(async () => {
-      const m = (await svc.memberStore.db.selectFrom('members').select(['country']).where('id', '=', id).executeTakeFirst());
-      if (!m) return;
-      const currency = svc.billing.catalog.currencyOf(m.country);
-      const amount = giftCardAmounts[currency] ?? 2500;
-      await ops.redeemGiftCard(svc, id, `GC-${date}-${i}`, amount, currency, date);
-    });
+    yield async () => {
+      const country = await countryOf(id);
+      if (!country) return;
+      const currency = svc.billing.catalog.currencyOf(country);
+      await ops.redeemGiftCard(svc, id, `GC-${date}-${i}`, giftCardAmounts[currency] ?? 2500, currency, date);
+    };
   }
   for (let i = 0; i < 2; i++) {
     const id = someone();
-    actions.push(async () => {
-      const m = await svc.memberStore.db.selectFrom('members').select(['country']).where('id', '=', id).executeTakeFirst();
-      if (!m) return;
-      const currency = svc.billing.catalog.currencyOf(m.country);
+    yield async () => {
+      const country = await countryOf(id);
+      if (!country) return;
+      const currency = svc.billing.catalog.currencyOf(country);
       await ops.grantCredit(svc, id, `CR-${date}-${i}`, creditAmounts[currency] ?? 500, 'service outage goodwill', date);
-    });
+    };
   }
   // Members in dunning fix their card: a few of them every day.
-  actions.push(async () => {
-    const owing = await svc.memberStore.db.selectFrom('members').select('id').where('status', 'in', ['past_due', 'on_hold']).orderBy('id').limit(8).execute();
-    for (const m of owing) await ops.updatePaymentMethod(svc, m.id, 'tok_ok', date).catch(skipInvalid);
-  });
-  // Refunds and a chargeback on invoices paid in the last days.
-  actions.push(async () => {
-    const paid = await svc.store.db.selectFrom('invoices').select(['member_id', 'number', 'charged']).where('status', '=', 'paid').where('charged', '>', 0)
-      .where('issued_on', '>=', addDays(date, -5)).orderBy('id').limit(40).execute();
-    const chosen = paid.filter(() => rnd() < 0.1).slice(0, 3);
-    for (const [i, inv] of chosen.entries()) {
-      if (i === 2) await ops.chargebackMemberInvoice(svc, inv.member_id, inv.number, date).catch(skipInvalid);
-      else await ops.refundMemberInvoice(svc, inv.member_id, inv.number, i === 0 ? inv.charged : Math.ceil(inv.charged / 2), 'customer request', date).catch(skipInvalid);
-    }
-  });
+  const owing = await svc.memberStore.db.selectFrom('members').select('id').where('status', 'in', ['past_due', 'on_hold']).orderBy('id').limit(8).execute();
+  for (const m of owing) yield () => ops.updatePaymentMethod(svc, m.id, 'tok_ok', date);
+  // Refunds and a chargeback on invoices paid in the last days, chosen among every paid invoice, refunded or not, so a replayed day draws the same ones.
+  const { db } = svc.store;
+  const paid = await db.selectFrom('invoices').select(['id', 'member_id', 'number', 'charged'])
+    .where('status', 'in', ['paid', 'refunded', 'partially_refunded', 'disputed']).where('charged', '>', 0)
+    .where('issued_on', '>=', addDays(date, -5)).orderBy('id').limit(40).execute();
+  const chosen = paid.filter(() => rnd() < 0.1).slice(0, 3);
+  for (const [i, inv] of chosen.entries()) {
+    yield async () => {
+      // Refunded or disputed today already: this is the day's own earlier action, replayed.
+      const refunded = await db.selectFrom('refunds').select('id').where('invoice_id', '=', inv.id).where('refunded_on', '=', date).executeTakeFirst();
+      const disputed = await db.selectFrom('chargebacks').select('id').where('invoice_id', '=', inv.id).where('received_on', '=', date).executeTakeFirst();
+      if (refunded || disputed) return;
+      if (i === 2) await ops.chargebackMemberInvoice(svc, inv.member_id, inv.number, date);
+      else await ops.refundMemberInvoice(svc, inv.member_id, inv.number, i === 0 ? inv.charged : Math.ceil(inv.charged / 2), 'customer request', date);
+    };
+  }
+}
+
+/** Run a day of member activity; actions the rules refuse (a replayed day meets its own earlier actions) are skipped. */
+export async function demoActivity(svc: Services, date: IsoDate, population: number): Promise<{ applied: number; skipped: number }> {
   let applied = 0;
   let skipped = 0;
-  for (const act of actions) {
+  for await (const act of demoActions(svc, date, population)) {
     try {
       await act();
       applied++;
@@ -167,7 +179,7 @@ export async function demoActivity(svc: Services, date: IsoDate, population: num
   return { applied, skipped };
 }
 
-function skipInvalid(err: unknown): void {
+export function skipInvalid(err: unknown): void {
   // A replayed day meets its own earlier actions (already signed up, already refunded): those are refused, harmlessly.
   if (!(err instanceof InvalidInput)) throw err;
 }

@@ -183,6 +183,8 @@ export function reactivate(member: Member, on: IsoDate, product?: Product): Memb
 }
 
 export function updatePaymentMethod(member: Member, token: string, on: IsoDate): MemberChange {
+  // The same method again (a retried request) is no change and tells nobody anything.
+  if (token === member.paymentToken) return { member, events: [] };
   return {
     member: { ...member, paymentToken: token },
     events: [event('member.payment_method_updated', member.id, on, `${member.id}:${on}:${member.version}`, {})],

@@ -10,6 +10,8 @@ export interface Services extends Stores {
   store: Store;
   /** Member aggregates and the audit log: the same object as `store` unless the stores are split. */
   memberStore: Store;
+  /** Fault-injection hook for member operations, as JobOptions.checkpoint is for jobs (tests only). */
+  checkpoint?: (point: string) => void;
   billing: BillingContext;
   gateway: PaymentGateway;
   log: Logger;

@@ -15,7 +15,7 @@ import { chargeback, chargebackFee, refundInvoice } from '../domain/refund.ts';
 import { bookingDate } from '../jobs/booking.ts';
 import type { Services } from '../jobs/services.ts';
 import { invoiceByNumber, memberInvoices } from '../store/ledger.ts';
-import { commitMemberChange, type LedgerPosting } from '../store/ledger-postings.ts';
+import { applyPendingPostings, commitMemberChange, type LedgerPosting } from '../store/ledger-postings.ts';
 import { loadMember, retryOnConflict, saveMembers } from '../store/members.ts';
 
 /** Everything one operation on one member writes: the member, and what it posts to the ledger. */
@@ -43,6 +43,8 @@ export interface AuditedBy {
  * else wrote the member in between.
  */
 async function onMember(svc: Services, memberId: string, decide: (member: Member | undefined, bookOn: IsoDate) => Promise<Change>, on: IsoDate, audit?: AuditedBy): Promise<Member> {
+  // Decisions read the ledger (was this gift card redeemed, how many refunds): a posting a crash left behind must be there first.
+  await applyPendingPostings(svc, svc.checkpoint);
   return retryOnConflict(async () => {
     const member = await loadMember(svc.memberStore.db, memberId);
     const { member: changed, ...posting } = await decide(member, await bookingDate(svc.store.db, on));
@@ -54,7 +56,7 @@ async function onMember(svc: Services, memberId: string, decide: (member: Member
           request: JSON.stringify(audit.request), before: JSON.stringify(member ? audit.view(member) : null), after: JSON.stringify(audit.view(changed)),
         }).execute();
       }
-    }, posting);
+    }, posting, svc.checkpoint);
     return { ...changed, version: changed.version + 1 };
   });
 }

@@ -84,7 +84,7 @@ const hostileBody = fc.oneof(
 );
 
 test('fuzz: malformed, mistyped, oversized and out-of-range input is always a 4xx problem and writes nothing', async () => {
-  const before = await billingState(t.svc.store.db);
+  const before = await billingState(t.svc);
   const keysBefore = (await t.svc.store.db.selectFrom('api_keys').select('id').execute()).length;
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...writeRoutes), hostileBody, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'), async ([url, method, role], body, type) => {
@@ -99,7 +99,7 @@ test('fuzz: malformed, mistyped, oversized and out-of-range input is always a 4x
     { numRuns: 400, seed: 7 },
   );
   // Valid requests are possible in principle (e.g. a cancellation with {}), so compare only what a refused request could corrupt.
-  const afterState = await billingState(t.svc.store.db);
+  const afterState = await billingState(t.svc);
   assert.deepEqual(afterState.invoices.map((i) => [i.id, i.refunded]), before.invoices.map((i) => [i.id, i.refunded]));
   assert.deepEqual(afterState.refunds, before.refunds);
   assert.ok((await t.svc.store.db.selectFrom('api_keys').select('id').execute()).length >= keysBefore);

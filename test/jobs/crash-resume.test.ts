@@ -46,7 +46,7 @@ async function runWithCrashAt(svc: Services, crashAt: number | null): Promise<{ 
 test('killing the daily jobs at any checkpoint and re-running gives the same end state; nobody is charged twice', async () => {
   const reference = await fresh();
   const { checkpoints } = await runWithCrashAt(reference, null);
-  const expected = await billingState(reference.store.db);
+  const expected = await billingState(reference);
   await reference.store.close();
   assert.ok(expected.invoices.length > 80, 'the population must actually be billed');
   assert.ok(expected.charges.some((c) => c.token === 'tok_timeout'), 'lost answers must be part of the test');
@@ -56,7 +56,7 @@ test('killing the daily jobs at any checkpoint and re-running gives the same end
       const svc = await fresh();
       try {
         assert.equal((await runWithCrashAt(svc, crashAt)).crashes, 1, 'the crash must have happened');
-        const actual = await billingState(svc.store.db);
+        const actual = await billingState(svc);
         // One processor charge per idempotency key and one payment per invoice at most: nobody charged twice.
         const paidInvoices = actual.payments.map((p) => p.invoice_id);
         assert.equal(new Set(paidInvoices).size, paidInvoices.length);

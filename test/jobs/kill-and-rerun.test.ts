@@ -60,7 +60,7 @@ async function killAfter(url: string, ms: number): Promise<boolean> {
 async function state(url: string) {
   const svc: Services = await openServices({ dbUrl: url, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
   try {
-    const s = await billingState(svc.store.db);
+    const s = await billingState(svc);
     const runs = await svc.store.db.selectFrom('job_runs').select(['job', 'status']).orderBy('id').execute();
     return { s, runs };
   } finally {

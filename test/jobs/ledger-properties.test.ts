@@ -66,19 +66,19 @@ test('whatever members do, the journal balances per currency every day, nobody p
         const numbered = actions.map((a, n) => ({ a, n })).sort((x, y) => x.a.day - y.a.day);
         for (let d = 0; d < horizon; d++) {
           for (const { a, n } of numbered.filter((x) => x.a.day === d)) {
-            const before = await billingState(svc.store.db);
+            const before = await billingState(svc);
             try {
               await apply(svc, a, n);
               succeeded.set(a.do, (succeeded.get(a.do) ?? 0) + 1);
             } catch (err) {
               if (!(err instanceof InvalidInput)) throw err;
-              assert.deepEqual(await billingState(svc.store.db), before, `refused ${a.do} must change nothing`);
+              assert.deepEqual(await billingState(svc), before, `refused ${a.do} must change nothing`);
             }
           }
           const result = await runDay(svc, addDays(start, d));
           assert.ok(result.revenue.balanced, `journal unbalanced on ${result.date}: ${JSON.stringify(result.revenue.balances)}`);
         }
-        const state = await billingState(svc.store.db);
+        const state = await billingState(svc);
         invoices += state.invoices.length;
         const perInvoice = new Map<string, number>();
         for (const p of state.payments) perInvoice.set(p.invoice_id, (perInvoice.get(p.invoice_id) ?? 0) + 1);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Kysely, sql } from 'kysely';
 import { pino } from 'pino';
 import type { Services } from '../../src/jobs/services.ts';
+import type { Schema } from '../../src/store/schema.ts';
 import { dialectFor, parseStoreUrl, type Engine } from '../../src/store/engines.ts';
 import { openServices } from '../../src/wiring.ts';
 
@@ -57,29 +58,38 @@ export async function freshStoreUrl(): Promise<string> {
 type Overrides = Parameters<typeof openServices>[1];
 
 /**
- * Services on an empty store of the engine under test. Server databases are
- * reused within a test process once the store that had one is closed (emptied
- * again here), since creating and migrating one costs far more than a test.
+ * Services on empty stores of the engine under test; with `split`, members and
+ * ledger in two separate databases. Server databases are reused within a test
+ * process once the store that had one is closed (emptied again here), since
+ * creating and migrating one costs far more than most tests.
  */
-export async function openTestServices(overrides: Overrides = {}): Promise<Services> {
-  const config = (dbUrl: string) => ({ dbUrl, reportingTimeZone: 'UTC', logLevel: 'silent' });
+export async function openTestServices(overrides: Overrides = {}, opts: { split?: boolean } = {}): Promise<Services> {
+  const config = (dbUrl: string, memberDbUrl?: string) => ({ dbUrl, memberDbUrl, reportingTimeZone: 'UTC', logLevel: 'silent' });
   const withLog = { log: pino({ level: 'silent' }), ...overrides };
-  if (engineUnderTest === 'sqlite') return openServices(config('sqlite::memory:'), withLog);
-  const url = free.pop() ?? (await createDatabase(engineUnderTest));
-  const svc = await openServices(config(url), withLog);
-  await emptyStore(svc);
-  const close = svc.store.close;
-  svc.store.close = async () => {
-    await close();
-    free.push(url);
-  };
+  if (engineUnderTest === 'sqlite') {
+    if (!opts.split) return openServices(config('sqlite::memory:'), withLog);
+    const dir = mkdtempSync(join(tmpdir(), 'tally-split-'));
+    return openServices(config(`sqlite:${join(dir, 'ledger.db')}`, `sqlite:${join(dir, 'members.db')}`), withLog);
+  }
+  const take = async () => free.pop() ?? (await createDatabase(engineUnderTest));
+  const ledgerUrl = await take();
+  const memberUrl = opts.split ? await take() : undefined;
+  const svc = await openServices(config(ledgerUrl, memberUrl), withLog);
+  for (const [store, url] of [[svc.store, ledgerUrl], [svc.memberStore, memberUrl]] as const) {
+    if (!url) continue;
+    await emptyStore(store.db);
+    const close = store.close;
+    store.close = async () => {
+      await close();
+      free.push(url);
+    };
+  }
   return svc;
 }
 
-async function emptyStore(svc: Services): Promise<void> {
-  const tables = await svc.store.db.introspection.getTables();
-  for (const t of tables) {
-    if (!t.name.startsWith('kysely_')) await svc.store.db.deleteFrom(t.name as never).execute();
+async function emptyStore(db: Kysely<Schema>): Promise<void> {
+  for (const t of await db.introspection.getTables()) {
+    if (!t.name.startsWith('kysely_')) await db.deleteFrom(t.name as never).execute();
   }
 }
 

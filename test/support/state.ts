@@ -1,13 +1,12 @@
-import type { Kysely } from 'kysely';
-import type { Schema } from '../../src/store/schema.ts';
+import type { Stores } from '../../src/store/ledger-postings.ts';
 
 /**
  * Everything billing decided, without wall-clock timestamps or surrogate ids,
  * so two stores that went through different crash histories can be compared.
  */
-export async function billingState(db: Kysely<Schema>) {
+export async function billingState({ store: { db }, memberStore }: Stores) {
   return {
-    members: await db.selectFrom('members').select(['id', 'version', 'status', 'next_due', 'data']).orderBy('id').execute()
+    members: await memberStore.db.selectFrom('members').select(['id', 'version', 'status', 'next_due', 'data']).orderBy('id').execute()
       .then((rows) => rows.map(({ version: _v, ...r }) => r)),
     invoices: await db.selectFrom('invoices').selectAll().orderBy('id').execute(),
     lines: await db.selectFrom('invoice_lines').selectAll().orderBy('invoice_id').orderBy('line_no').execute(),
@@ -19,5 +18,6 @@ export async function billingState(db: Kysely<Schema>) {
     outbox: await db.selectFrom('outbox').select(['event_id', 'type', 'member_id', 'occurred_on', 'payload']).orderBy('event_id').execute(),
     charges: await db.selectFrom('processor_charges').selectAll().orderBy('idem_key').execute(),
     revenue: await db.selectFrom('revenue_days').select(['business_date', 'report']).orderBy('business_date').execute(),
+    pendingPostings: await memberStore.db.selectFrom('ledger_postings').select('body').orderBy('id').execute(),
   };
 }
