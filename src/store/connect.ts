@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import * as initial from './migrations/0001-initial.ts';
 import * as service from './migrations/0002-service.ts';
+import * as messaging from './migrations/0003-messaging.ts';
 import type { Schema } from './schema.ts';
 
 export type Engine = 'sqlite';
@@ -19,6 +20,7 @@ export interface Store {
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-service': service,
+  '0003-messaging': messaging,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
