@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { BrokerError, connectBroker, type Broker } from '../../src/messaging/amqp-transport.ts';
+import type { Consumer } from '../../src/messaging/message.ts';
+import { relayOutbox } from '../../src/messaging/outbox-relay.ts';
+import { appendEvents } from '../../src/store/outbox.ts';
+import { amqpUrl, brokerSkipReason, cuttableLink, dropTopology, uniquePrefix } from '../support/broker.ts';
+import { countingConsumer, eventually, events, freshStore, silent } from '../support/messaging.ts';
+
+const skip = await brokerSkipReason();
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+/** A broker session under a prefix of its own, torn down (connection and every queue) after the file. */
+async function session(name: string, consumers: Consumer[], url = amqpUrl): Promise<Broker> {
+  const prefix = uniquePrefix(name);
+  const broker = await connectBroker({ url, prefix, log: silent, reconnect: { initialMs: 50, maxMs: 200 } });
+  cleanups.push(async () => {
+    await broker.close();
+    await dropTopology(prefix, consumers);
+  });
+  return broker;
+}
+
+test('a malformed URL and an unreachable broker are one readable line', { skip }, async () => {
+  await assert.rejects(connectBroker({ url: 'rabbit:/nowhere' }), (err: Error) =>
+    err instanceof BrokerError && /TALLY_AMQP_URL "rabbit:\/nowhere" is not an amqp:\/\/ or amqps:\/\/ URL/.test(err.message));
+  await assert.rejects(connectBroker({ url: 'amqp://guest:secret@127.0.0.1:1' }), (err: Error) =>
+    err instanceof BrokerError && /^TALLY_AMQP_URL "amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1": broker unreachable \(.+\)$/.test(err.message) && !err.message.includes('\n'));
+});
+
+test('a poison message is retried to the limit, parked in the DLQ, and replay delivers it once the consumer is fixed', { skip }, async () => {
+  const store = await freshStore();
+  const c = countingConsumer('billing-mail', { concurrency: 2, maxAttempts: 3, backoff: { initialMs: 40, maxMs: 80 } });
+  const [good1, poison, good2] = events(3);
+  c.state.broken = (m) => m.id === poison!.id;
+  const broker = await session('poison', [c.consumer]);
+  const run = await broker.consume(c.consumer, store.db);
+  await broker.transport.publish([good1!, poison!, good2!]);
+
+  const dlq = broker.deadLetters([c.consumer]);
+  await eventually(async () => (await dlq.list(10)).length === 1, 'the poison message in the DLQ');
+  assert.equal(c.calls.filter((x) => x.id === poison!.id).length, 3, 'three attempts, then parked');
+  const retries = c.calls.filter((x) => x.id === poison!.id).map((x) => x.at);
+  assert.ok(retries[1]! - retries[0]! >= 39 && retries[2]! - retries[1]! >= 79, 'each retry waited out its delay queue');
+  assert.deepEqual([...c.handled].sort(), [[good1!.id, 1], [good2!.id, 1]]);
+  const [entry] = await dlq.list(10);
+  assert.equal(entry!.id, `billing-mail/${poison!.id}`);
+  assert.equal(entry!.attempts, 3);
+  assert.equal(entry!.error, 'consumer billing-mail is broken');
+  assert.deepEqual((await dlq.show(entry!.id))?.message, poison);
+  assert.equal((await dlq.list(10)).length, 1, 'browsing leaves the entry where it was');
+
+  c.state.broken = false;
+  assert.deepEqual(await dlq.replay(entry!.id), { replayed: 1, failed: 0 });
+  await eventually(() => c.handled.get(poison!.id) === 1, 'the replayed message handled');
+  assert.equal((await dlq.list(10)).length, 0);
+  await assert.rejects(dlq.replay(entry!.id), /no dead letter/);
+  await run.stop();
+  await store.close();
+});
+
+test('a consumer stopped mid-stream loses nothing: relay N through the broker, stop, restart, each handled exactly once', { skip }, async () => {
+  const store = await freshStore();
+  const n = 150;
+  await appendEvents(store.db, events(n));
+  const c = countingConsumer('ledger-sync', { concurrency: 4 });
+  const slow = { ...c.consumer, handle: async (m: Parameters<Consumer['handle']>[0]) => { await new Promise((r) => setTimeout(r, 4)); await c.consumer.handle(m); } };
+  const broker = await session('stop', [slow]);
+  let run = await broker.consume(slow, store.db);
+  // Publisher confirms: the relay marks rows published only once the broker took them.
+  assert.deepEqual(await relayOutbox(store.db, broker.transport, { owner: 'test', batchSize: 40 }), { published: n, busy: false });
+
+  await eventually(() => c.handled.size >= 30, 'some messages handled');
+  await run.stop();
+  const atStop = c.handled.size;
+  assert.ok(atStop < n, `stopped mid-stream (${atStop} of ${n} handled)`);
+  run = await broker.consume(slow, store.db);
+  await eventually(() => c.handled.size === n, `all ${n} handled`);
+  await run.stop();
+  assert.deepEqual(new Set(c.handled.values()), new Set([1]));
+  const processed = await store.db.selectFrom('processed_events').select('event_id').where('consumer', '=', 'ledger-sync').execute();
+  assert.equal(processed.length, n);
+  await store.close();
+});
+
+test('when the broker goes away the transport reconnects and consumers resume, losing nothing', { skip }, async () => {
+  const store = await freshStore();
+  const link = await cuttableLink();
+  cleanups.push(link.close);
+  const c = countingConsumer('reconnect', { concurrency: 2 });
+  const broker = await session('reconnect', [c.consumer], link.url);
+  const run = await broker.consume(c.consumer, store.db);
+  await broker.transport.publish(events(10));
+  await eventually(() => c.handled.size === 10, 'first ten handled');
+
+  link.cut();
+  await eventually(() => !broker.connected(), 'the loss noticed');
+  await eventually(() => broker.connected(), 'reconnected');
+  // The relay's view: a publish refused while down is simply retried.
+  await eventually(async () => broker.transport.publish(events(10, 'payment.failed', 11)).then(() => true, () => false), 'published after reconnecting');
+  await eventually(() => c.handled.size === 20, 'all twenty handled');
+  assert.deepEqual(new Set(c.handled.values()), new Set([1]));
+  await run.stop();
+  await store.close();
+});
+
+test('the change stream republishes every event to P.changes for other systems', { skip }, async () => {
+  const store = await freshStore();
+  const tuning = { concurrency: 2, maxAttempts: 3, backoff: { initialMs: 10, maxMs: 20 } };
+  const prefix = uniquePrefix('changes');
+  const broker = await connectBroker({ url: amqpUrl, prefix, log: silent });
+  const changes = broker.changeStream(tuning);
+  cleanups.push(async () => {
+    await broker.close();
+    await dropTopology(prefix, [changes]);
+  });
+  const run = await broker.consume(changes, store.db);
+  const sent = [...events(2, 'invoice.issued'), ...events(1, 'subscription.on_hold')];
+  await broker.transport.publish(sent);
+  await eventually(async () => (await store.db.selectFrom('processed_events').select('event_id').execute()).length === 3, 'three republished');
+  await run.stop();
+
+  // Read the stream as another system would.
+  const amqp = (await import('amqplib')).default;
+  const conn = await amqp.connect(amqpUrl);
+  const ch = await conn.createChannel();
+  const got: unknown[] = [];
+  for (let m = await ch.get(broker.names.changes, { noAck: true }); m; m = await ch.get(broker.names.changes, { noAck: true })) got.push(JSON.parse(m.content.toString()));
+  await conn.close();
+  assert.equal(broker.names.changes, `${prefix}.changes`);
+  assert.deepEqual(got, sent);
+  await store.close();
+});
