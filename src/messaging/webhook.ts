@@ -50,7 +50,9 @@ export async function deliverWebhook(s: WebhookSettings, message: Message): Prom
       signal: AbortSignal.timeout(s.timeoutMs),
     });
   } catch (err) {
-    const cause = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${s.timeoutMs} ms` : (err as Error).message;
+    // fetch hides the network error (ECONNREFUSED, ENOTFOUND) in its cause; that is the part an operator needs.
+    const inner = (err as { cause?: { code?: string; message?: string } }).cause;
+    const cause = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${s.timeoutMs} ms` : (inner?.code ?? inner?.message ?? (err as Error).message);
     throw new WebhookRefused(`webhook ${s.url}: ${cause}`);
   }
   // Drain the body so the connection is reused.
