@@ -18,7 +18,6 @@ import { configFromEnv, openServices, type Config } from '../wiring.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/api-keys.ts';
 import { BrokerError, followOutbox, messagingConfigFromEnv, openMessaging, relayOutbox, transportKind, type Messaging } from '../messaging/index.ts';
 import { runDemo } from './demo.ts';
-import { serve, serveOptionsFromEnv } from './serve.ts';
 import { jobProgress } from './progress.ts';
 
 const usage = `usage: tally <command> [options]
@@ -44,7 +43,8 @@ environment: TALLY_DB_URL (default sqlite:var/tally.db), TALLY_REPORTING_TZ (UTC
   TALLY_DVD_PORT (3443), TALLY_DVD_TLS_KEY / _CERT / _CA (files; the DVD listener is off without them),
   TALLY_AMQP_URL (RabbitMQ; unset: in-process bus), TALLY_AMQP_PREFIX (tally), TALLY_WEBHOOK_URL / _SECRET,
   TALLY_WEBHOOK_TIMEOUT_MS (5000), TALLY_WEBHOOK_CONCURRENCY (4), TALLY_WEBHOOK_MAX_ATTEMPTS (8),
-  TALLY_RETRY_INITIAL_MS (1000), TALLY_RETRY_MAX_MS (60000), TALLY_RELAY_BATCH (200), TALLY_RELAY_POLL_MS (1000)`;
+  TALLY_RETRY_INITIAL_MS (1000), TALLY_RETRY_MAX_MS (60000), TALLY_RELAY_BATCH (200), TALLY_RELAY_POLL_MS (1000),
+  TALLY_RELAY_LEASE_MS (15000)`;
 
 /** A usage mistake: one line on stderr and exit code 2. */
 class UsageError extends Error {}
@@ -170,9 +170,13 @@ export async function main(argv: string[]): Promise<number> {
       await withServices((svc) => runDemo(svc, { members, days }), { ...config, logLevel: process.env.TALLY_LOG_LEVEL ?? 'warn' });
       return 0;
     }
-    case 'serve':
-      await withServices((svc) => serve(svc, serveOptionsFromEnv()));
+    case 'serve': {
+      // Loaded only here: the HTTP stack is most of the command's start-up time, and no other command needs it.
+      const { serve, serveOptionsFromEnv } = await import('./serve.ts');
+      const opts = serveOptionsFromEnv();
+      await withServices((svc) => serve(svc, opts));
       return 0;
+    }
     case 'keys': {
       const [sub, id] = rest;
       if (sub === 'create') {
@@ -199,7 +203,7 @@ export async function main(argv: string[]): Promise<number> {
       const config = messagingConfigFromEnv();
       const kind = transportKind(config, option(values, 'transport'));
       const result = await withMessaging(kind, async (svc, messaging) => {
-        const relay = { owner: `${hostname()}:${process.pid}`, batchSize: config.relayBatchSize };
+        const relay = { owner: `${hostname()}:${process.pid}`, batchSize: config.relayBatchSize, leaseMs: config.relayLeaseMs };
         if (!values.follow) return relayOutbox(svc.store.db, messaging.transport, relay);
         const stop = new AbortController();
         const onSignal = () => {

@@ -77,7 +77,7 @@ export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
   if (messaging) {
     await messaging.start();
     relaying = followOutbox(svc.store.db, messaging.transport, {
-      owner: `${hostname()}:${process.pid}`, batchSize: opts.messaging.relayBatchSize, pollMs: opts.messaging.relayPollMs, signal: relayStop.signal, log: svc.log,
+      owner: `${hostname()}:${process.pid}`, batchSize: opts.messaging.relayBatchSize, leaseMs: opts.messaging.relayLeaseMs, pollMs: opts.messaging.relayPollMs, signal: relayStop.signal, log: svc.log,
     });
     console.log(`Messaging: relaying the outbox to ${messaging.kind === 'amqp' ? 'RabbitMQ' : 'the in-process bus'}; consumers: ${messaging.consumers.map((c) => c.name).join(', ') || 'none'}`);
   } else {

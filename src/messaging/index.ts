@@ -22,6 +22,7 @@ export interface MessagingConfig {
   changeStreamTuning: Tuning;
   relayBatchSize: number;
   relayPollMs: number;
+  relayLeaseMs: number;
 }
 
 function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -49,6 +50,8 @@ export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Me
     changeStreamTuning: { concurrency: 16, maxAttempts: 5, backoff },
     relayBatchSize: whole(env, 'TALLY_RELAY_BATCH', 200),
     relayPollMs: whole(env, 'TALLY_RELAY_POLL_MS', 1000),
+    // How long a relay that died keeps others from taking over.
+    relayLeaseMs: whole(env, 'TALLY_RELAY_LEASE_MS', 15_000, 100),
   };
 }
 

@@ -12,7 +12,7 @@ export interface RelayOptions {
   /** Who holds the lease (host:pid). */
   owner: string;
   batchSize?: number;
-  /** A relay that dies keeps others out this long; it renews the lease before every batch. */
+  /** A relay that dies keeps others out this long; a live one renews its lease every third of it. */
   leaseMs?: number;
   now?: () => number;
   signal?: AbortSignal;
@@ -34,12 +34,19 @@ export interface RelayResult {
  */
 export async function relayOutbox(db: Kysely<Schema>, transport: Transport, opts: RelayOptions): Promise<RelayResult> {
   const now = opts.now ?? Date.now;
-  const leaseMs = opts.leaseMs ?? 60_000;
+  const leaseMs = opts.leaseMs ?? 15_000;
   const batchSize = opts.batchSize ?? 200;
   if (!(await acquireLock(db, lease, opts.owner, leaseMs, now()))) return { published: 0, busy: true };
   let published = 0;
+  // Renewed on a timer, not per batch: a batch whose consumers are retrying may take longer than the lease.
+  let held = true;
+  let renewing: Promise<unknown> = Promise.resolve();
+  const heartbeat = setInterval(() => {
+    renewing = acquireLock(db, lease, opts.owner, leaseMs, now()).then((ok) => (held &&= ok), () => undefined);
+  }, Math.max(1, Math.floor(leaseMs / 3)));
+  heartbeat.unref();
   try {
-    while (!opts.signal?.aborted) {
+    while (held && !opts.signal?.aborted) {
       const rows = await db.selectFrom('outbox').select(['id', 'event_id', 'member_id', 'type', 'occurred_on', 'payload'])
         .where('published_at', 'is', null).orderBy('id').limit(batchSize).execute();
       if (!rows.length) break;
@@ -52,10 +59,11 @@ export async function relayOutbox(db: Kysely<Schema>, transport: Transport, opts
         .where('id', 'in', rows.map((r) => r.id)).where('published_at', 'is', null).execute();
       published += rows.length;
       opts.checkpoint?.('marked');
-      // A publish slower than the lease let another relay take over: leave the outbox to it.
-      if (!(await acquireLock(db, lease, opts.owner, leaseMs, now()))) break;
     }
   } finally {
+    clearInterval(heartbeat);
+    await renewing;
+    // A relay that lost its lease (it stalled past it) must not release the new holder's.
     await releaseLock(db, lease, opts.owner);
   }
   return { published, busy: false };

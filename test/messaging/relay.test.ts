@@ -136,3 +136,15 @@ test('outbox lag is the age of the oldest unpublished event, on /metrics too', a
   assert.equal(await outboxLagSeconds(store.db, now), 0);
   await store.close();
 });
+
+test('a relay whose batch outlasts the lease keeps it by renewing, so a second relay stays out', async () => {
+  const store = await freshStore();
+  await appendEvents(store.db, events(2));
+  const t = recordingTransport(250);
+  const first = relayOutbox(store.db, t.transport, { owner: 'a', leaseMs: 60 });
+  await new Promise((r) => setTimeout(r, 150));
+  assert.deepEqual(await relayOutbox(store.db, t.transport, { owner: 'b', leaseMs: 60 }), { published: 0, busy: true });
+  assert.deepEqual(await first, { published: 2, busy: false });
+  assert.deepEqual(t.published, ['payment.failed:inv-1:1', 'payment.failed:inv-2:1']);
+  await store.close();
+});
