@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, mock, test } from 'node:test';
+import amqp from 'amqplib';
+import { main } from '../../src/cli/main.ts';
+import { messagingConfigFromEnv, openMessaging } from '../../src/messaging/index.ts';
+import { openStore } from '../../src/store/connect.ts';
 import { BrokerError, connectBroker, type Broker } from '../../src/messaging/amqp-transport.ts';
 import type { Consumer } from '../../src/messaging/message.ts';
 import { relayOutbox } from '../../src/messaging/outbox-relay.ts';
@@ -124,7 +132,6 @@ test('the change stream republishes every event to P.changes for other systems',
   await run.stop();
 
   // Read the stream as another system would.
-  const amqp = (await import('amqplib')).default;
   const conn = await amqp.connect(amqpUrl);
   const ch = await conn.createChannel();
   const got: unknown[] = [];
@@ -132,5 +139,84 @@ test('the change stream republishes every event to P.changes for other systems',
   await conn.close();
   assert.equal(broker.names.changes, `${prefix}.changes`);
   assert.deepEqual(got, sent);
+  await store.close();
+});
+
+test('a message that is not a Tally event is rejected straight into the DLQ, shown raw, and purged', { skip }, async () => {
+  const store = await freshStore();
+  const c = countingConsumer('strict', { maxAttempts: 3 });
+  const broker = await session('undecodable', [c.consumer]);
+  const run = await broker.consume(c.consumer, store.db);
+  const conn = await amqp.connect(amqpUrl);
+  const ch = await conn.createConfirmChannel();
+  ch.publish(broker.names.events, 'payment.failed', Buffer.from('{"half": '), { messageId: 'foreign-1', persistent: true });
+  await ch.waitForConfirms();
+  await conn.close();
+
+  const dlq = broker.deadLetters([c.consumer]);
+  await eventually(async () => (await dlq.list(10)).length === 1, 'the undecodable message in the DLQ');
+  const [entry] = await dlq.list(10);
+  assert.equal(entry!.id, 'strict/foreign-1');
+  assert.equal(entry!.message, null);
+  assert.equal(entry!.raw, '{"half": ');
+  assert.match(entry!.error, /not a Tally event/);
+  assert.equal(c.calls.length, 0, 'the handler never saw it');
+  assert.equal(await dlq.purge(), 1);
+  assert.equal((await dlq.list(10)).length, 0);
+  await run.stop();
+  await store.close();
+});
+
+test('tally relay and tally dlq on RabbitMQ: a failing webhook dead-letters, replay --all delivers once it recovers', { skip }, async () => {
+
+  let status = 503;
+  const keys: string[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => { keys.push(String(req.headers['idempotency-key'])); res.statusCode = status; res.end(); });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }));
+
+  const file = join(mkdtempSync(join(tmpdir(), 'tally-amqp-cli-')), 'store.db');
+  const prefix = uniquePrefix('cli');
+  const env: Record<string, string> = {
+    TALLY_DB_URL: `sqlite:${file}`, TALLY_LOG_LEVEL: 'silent', TALLY_AMQP_URL: amqpUrl, TALLY_AMQP_PREFIX: prefix,
+    TALLY_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, TALLY_WEBHOOK_SECRET: 'whsec',
+    TALLY_WEBHOOK_MAX_ATTEMPTS: '2', TALLY_RETRY_INITIAL_MS: '20', TALLY_RETRY_MAX_MS: '20',
+  };
+  Object.assign(process.env, env);
+  const store = await openStore(env.TALLY_DB_URL!);
+  await appendEvents(store.db, [...events(2, 'payment.failed'), ...events(3, 'invoice.paid')]);
+  // The consumers as `tally serve` runs them.
+  const messaging = await openMessaging(store.db, messagingConfigFromEnv(), 'amqp', silent);
+  cleanups.push(async () => {
+    for (const k of Object.keys(env)) delete process.env[k];
+    await dropTopology(prefix, messaging.consumers);
+  });
+  await messaging.start();
+
+  const cli = async (args: string[]) => {
+    const log = mock.method(console, 'log', () => undefined);
+    try {
+      assert.equal(await main(args), 0);
+      return JSON.parse(String(log.mock.calls[0]!.arguments[0]));
+    } finally {
+      log.mock.restore();
+    }
+  };
+  assert.deepEqual(await cli(['relay']), { transport: 'amqp', published: 5, busy: false });
+  await eventually(async () => (await cli(['dlq', 'list'])).length === 2, 'both notifications dead-lettered');
+  const listed = await cli(['dlq', 'list']);
+  assert.deepEqual(listed.map((d: { id: string }) => d.id).sort(), ['member-webhook/payment.failed:inv-1:1', 'member-webhook/payment.failed:inv-2:1']);
+  assert.equal(keys.length, 4);
+
+  status = 200;
+  assert.deepEqual(await cli(['dlq', 'replay', '--all']), { replayed: 2, failed: 0 });
+  await eventually(() => keys.length === 6, 'both delivered after the replay');
+  assert.deepEqual(keys.slice(4).sort(), ['payment.failed:inv-1:1', 'payment.failed:inv-2:1']);
+  assert.deepEqual(await cli(['dlq', 'list']), []);
+  await eventually(async () => (await store.db.selectFrom('processed_events').select('event_id').where('consumer', '=', 'change-stream').execute()).length === 5, 'the change stream got all five');
+  await messaging.stop();
   await store.close();
 });
