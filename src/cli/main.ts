@@ -202,6 +202,8 @@ export async function main(argv: string[]): Promise<number> {
       if (rest.length) throw new UsageError('usage: tally relay [--follow] [--transport embedded|amqp]');
       const config = messagingConfigFromEnv();
       const kind = transportKind(config, option(values, 'transport'));
+      // Marking events published with nobody subscribed would lose them for every consumer configured later.
+      if (kind === 'embedded' && !config.webhook) throw new UsageError('no consumer would receive the events: set TALLY_WEBHOOK_URL (or TALLY_AMQP_URL for RabbitMQ); until then they wait in the outbox');
       const result = await withMessaging(kind, async (svc, messaging) => {
         const relay = { owner: `${hostname()}:${process.pid}`, batchSize: config.relayBatchSize, leaseMs: config.relayLeaseMs };
         if (!values.follow) return relayOutbox(svc.store.db, messaging.transport, relay);

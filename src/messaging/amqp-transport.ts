@@ -161,20 +161,34 @@ export async function connectBroker(opts: BrokerOptions): Promise<Broker> {
     return m;
   }
 
+  /**
+   * Until connected with every consumer running again. The connection may drop
+   * again while consumers restart; the loop then goes on rather than ending with
+   * consumers that are silently gone.
+   */
   async function reconnectLoop(): Promise<void> {
     log?.warn('broker connection lost; reconnecting');
     for (let failures = 1; !closing; failures++) {
       await pause(backoffDelay(failures, reconnect));
       if (closing) return;
-      try {
-        model = await open();
-      } catch (err) {
-        log?.warn({ err: (err as Error).message, failures }, 'broker still unreachable');
-        continue;
+      if (!model) {
+        try {
+          model = await open();
+        } catch (err) {
+          log?.warn({ err: (err as Error).message, failures }, 'broker still unreachable');
+          continue;
+        }
+        log?.info('broker connection restored');
       }
-      log?.info('broker connection restored');
-      for (const run of runs) await run.start(model).catch((err: Error) => log?.error({ err: err.message }, 'could not resume a consumer'));
-      return;
+      const m = model;
+      let resumed = true;
+      for (const run of runs) {
+        await run.start(m).catch((err: Error) => {
+          resumed = false;
+          log?.error({ err: err.message }, 'could not resume a consumer');
+        });
+      }
+      if (resumed && model === m) return;
     }
   }
 
@@ -284,17 +298,33 @@ export async function connectBroker(opts: BrokerOptions): Promise<Broker> {
       }
     }
 
+    function resumeLater(channel: ConfirmChannel): void {
+      setTimeout(() => {
+        if (ch === channel && runs.has(run) && model && !closing) {
+          log?.warn({ consumer: c.name }, 'consumer lost its channel or was cancelled by the broker; resuming');
+          run.start(model).catch((err: Error) => log?.error({ consumer: c.name, err: err.message }, 'could not resume a consumer'));
+        }
+      }, reconnect.initialMs).unref();
+    }
+
     const run = {
       async start(m: ChannelModel): Promise<void> {
+        // A restart replaces the channel: never two channels consuming for one run.
+        const previous = ch;
+        ch = null;
+        if (previous) await previous.close().catch(() => undefined);
         const channel = await m.createConfirmChannel();
         channel.on('error', (err: Error) => log?.warn({ consumer: c.name, err: err.message }, 'consumer channel error'));
+        // A channel can close on its own (a protocol error) while the connection stays up: consume again on a fresh one.
+        channel.on('close', () => resumeLater(channel));
         await declareCore(channel);
         await declareConsumer(channel, c);
         // The broker hands over at most `concurrency` unacked messages: that is the consumer's concurrency.
         await channel.prefetch(c.concurrency);
         ch = channel;
         const ok = await channel.consume(names.queue(c), (msg) => {
-          if (!msg) return;
+          // The broker cancelled us (the queue was deleted, a node went away): declare and consume again.
+          if (!msg) return resumeLater(channel);
           const p = settle(channel, msg)
             // A channel that closed under us (stop, lost connection): the broker redelivers what was not acked.
             .catch((err: Error) => log?.warn({ consumer: c.name, err: err.message }, 'delivery not settled; the broker will redeliver it'))

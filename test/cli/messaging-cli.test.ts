@@ -131,6 +131,7 @@ test('every other refusal names what is wrong and changes nothing', async () => 
     [['relay'], { ...env, TALLY_WEBHOOK_URL: 'ftp://partner', TALLY_WEBHOOK_SECRET: 's' }, /TALLY_WEBHOOK_URL: must be an http/],
     [['relay'], { ...env, TALLY_RELAY_BATCH: '0' }, /TALLY_RELAY_BATCH: must be a whole number of at least 1, got "0"/],
     [['relay', 'now'], env, /usage: tally relay/],
+    [['relay'], env, /no consumer would receive the events: set TALLY_WEBHOOK_URL/],
   ];
   for (const [args, e, pattern] of cases) await assert.rejects(inProcess(args, e), pattern, args.join(' '));
   assert.equal(await unpublishedCount(file), 1);

@@ -115,6 +115,33 @@ test('when the broker goes away the transport reconnects and consumers resume, l
   await store.close();
 });
 
+test('a consumer whose queue is deleted under it declares it again and goes on consuming', { skip }, async () => {
+  const store = await freshStore();
+  const c = countingConsumer('resilient');
+  const broker = await session('cancelled', [c.consumer]);
+  const run = await broker.consume(c.consumer, store.db);
+  await broker.transport.publish(events(3));
+  await eventually(() => c.handled.size === 3, 'first three handled');
+
+  const conn = await amqp.connect(amqpUrl);
+  const ch = await conn.createChannel();
+  await ch.deleteQueue(broker.names.queue(c.consumer));
+  await conn.close();
+  // Events published before the queue is back have nowhere to go (as with any unbound exchange); wait until it is.
+  await eventually(async () => {
+    const probe = await amqp.connect(amqpUrl);
+    const pch = await probe.createChannel();
+    pch.on('error', () => undefined);
+    const back = await pch.checkQueue(broker.names.queue(c.consumer)).then((q) => q.consumerCount === 1, () => false);
+    await probe.close().catch(() => undefined);
+    return back;
+  }, 'the queue declared again with its consumer');
+  await broker.transport.publish(events(3, 'payment.failed', 4));
+  await eventually(() => c.handled.size === 6, 'the next three handled');
+  await run.stop();
+  await store.close();
+});
+
 test('the change stream republishes every event to P.changes for other systems', { skip }, async () => {
   const store = await freshStore();
   const tuning = { concurrency: 2, maxAttempts: 3, backoff: { initialMs: 10, maxMs: 20 } };
