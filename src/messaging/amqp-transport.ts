@@ -203,6 +203,13 @@ export async function connectBroker(opts: BrokerOptions): Promise<Broker> {
     return model;
   }
 
+  /** amqplib emits a channel's errors unconditionally: every channel needs a listener or the process dies; the failing call rejects anyway. */
+  async function plainChannel(): Promise<Channel> {
+    const ch = await current().createChannel();
+    ch.on('error', (err: Error) => log?.warn({ err: err.message }, 'broker channel error'));
+    return ch;
+  }
+
   async function confirmChannel(): Promise<ConfirmChannel> {
     const ch = await current().createConfirmChannel();
     ch.on('error', (err: Error) => log?.warn({ err: err.message }, 'broker channel error'));
@@ -249,7 +256,7 @@ export async function connectBroker(opts: BrokerOptions): Promise<Broker> {
   }
 
   async function declare(consumers: Consumer[]): Promise<void> {
-    const ch = await current().createChannel();
+    const ch = await plainChannel();
     try {
       await declareCore(ch);
       for (const c of consumers) await declareConsumer(ch, c);
@@ -427,7 +434,7 @@ export async function connectBroker(opts: BrokerOptions): Promise<Broker> {
       },
       async purge() {
         let purged = 0;
-        const ch = await current().createChannel();
+        const ch = await plainChannel();
         try {
           await declareCore(ch);
           for (const c of consumers) {

@@ -1,9 +1,8 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import { NotFound } from '../domain/errors.ts';
 import { alreadyProcessed, findDeadLetter, listDeadLetters, parkDeadLetter, purgeDeadLetters, recordProcessed, removeDeadLetter } from '../store/deliveries.ts';
 import type { DeadLetterRow, Schema } from '../store/schema.ts';
-import type { Selectable } from 'kysely';
 import {
   backoffDelay, deadLetterOf, decodeMessage, encodeMessage, topicMatches,
   type Consumer, type DeadLetter, type DeadLetterQueues, type Message, type Transport,
