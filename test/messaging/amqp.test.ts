@@ -75,7 +75,7 @@ test('a consumer stopped mid-stream loses nothing: relay N through the broker, s
   const n = 150;
   await appendEvents(store.db, events(n));
   const c = countingConsumer('ledger-sync', { concurrency: 4 });
-  const slow = { ...c.consumer, handle: async (m: Parameters<Consumer['handle']>[0]) => { await new Promise((r) => setTimeout(r, 4)); await c.consumer.handle(m); } };
+  const slow = { ...c.consumer, handle: async (m: Parameters<Consumer['handle']>[0]) => { await new Promise((r) => setTimeout(r, 10)); await c.consumer.handle(m); } };
   const broker = await session('stop', [slow]);
   let run = await broker.consume(slow, store.db);
   // Publisher confirms: the relay marks rows published only once the broker took them.
