@@ -204,3 +204,23 @@ test('tally relay --follow killed with SIGKILL and run again: every notification
   assert.equal(unpublished.length, 0);
   await hook.close();
 });
+
+test('tally serve with a webhook configured relays the outbox, shows the lag on /metrics, and stops cleanly on SIGTERM', async () => {
+  const hook = await endpoint(() => 200);
+  const file = await storeWith([...events(3, 'payment.failed'), ...events(2, 'invoice.paid')]);
+  const serving = tally(['serve'], baseEnv(file, {
+    TALLY_PORT: '0', TALLY_DEMO_MEMBERS: '0', TALLY_WEBHOOK_URL: hook.url, TALLY_WEBHOOK_SECRET: 'whsec', TALLY_RELAY_POLL_MS: '50',
+  }));
+  let stdout = '';
+  serving.child.stdout.on('data', (c) => (stdout += c));
+  await eventually(() => /Messaging: relaying the outbox to the in-process bus; consumers: member-webhook/.test(stdout), 'the service up with messaging', 30_000);
+  await eventually(() => hook.keys.length === 3, 'the three notifications delivered', 30_000);
+  assert.deepEqual([...hook.keys].sort(), ['payment.failed:inv-1:1', 'payment.failed:inv-2:1', 'payment.failed:inv-3:1']);
+  const url = /Tally is serving on (http:\/\/\S+) /.exec(stdout)![1];
+  await eventually(async () => /^tally_outbox_lag_seconds 0$/m.test(await (await fetch(`${url}/metrics`)).text()), 'lag 0 once drained');
+  serving.child.kill('SIGTERM');
+  const exit = await serving;
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.equal(await unpublishedCount(file), 0);
+  await hook.close();
+});
