@@ -216,9 +216,18 @@ export async function connectBroker(opts: BrokerOptions): Promise<Broker> {
     return ch;
   }
 
+  /** Messages the broker handed back as unroutable, by message id, per publisher channel. */
+  const returned = new WeakMap<ConfirmChannel, Map<string, number>>();
+
   async function publisherChannel(): Promise<ConfirmChannel> {
     if (!publisher) {
       const p: Promise<ConfirmChannel> = confirmChannel().then((ch) => {
+        const back = new Map<string, number>();
+        returned.set(ch, back);
+        ch.on('return', (msg: AmqpMessage) => {
+          const id = String(msg.properties.messageId);
+          back.set(id, (back.get(id) ?? 0) + 1);
+        });
         ch.on('close', () => {
           if (publisher === p) publisher = null;
         });
@@ -230,6 +239,24 @@ export async function connectBroker(opts: BrokerOptions): Promise<Broker> {
       });
     }
     return publisher;
+  }
+
+  /**
+   * Publish mandatory and confirmed: the broker confirms even a message no queue
+   * took, but returns it first, so a confirmed message that was not returned is in
+   * at least one durable queue. Anything less is refused, and the relay keeps the
+   * event unpublished.
+   */
+  async function publishDurably(exchange: string, m: Message): Promise<void> {
+    const ch = await publisherChannel();
+    await publishConfirmed(ch, exchange, m.type, Buffer.from(encodeMessage(m)), { ...messageOptions(m), mandatory: true });
+    const back = returned.get(ch);
+    const n = back?.get(m.id) ?? 0;
+    if (n > 0) {
+      if (n === 1) back!.delete(m.id);
+      else back!.set(m.id, n - 1);
+      throw new BrokerError(`no queue is bound to ${exchange} for ${m.type} (event ${m.id}); it stays unpublished`);
+    }
   }
 
   async function declareCore(ch: Channel): Promise<void> {
@@ -267,8 +294,7 @@ export async function connectBroker(opts: BrokerOptions): Promise<Broker> {
 
   async function publishEvents(messages: Message[]): Promise<void> {
     if (!messages.length) return;
-    const ch = await publisherChannel();
-    await Promise.all(messages.map((m) => publishConfirmed(ch, names.events, m.type, Buffer.from(encodeMessage(m)), messageOptions(m))));
+    await Promise.all(messages.map((m) => publishDurably(names.events, m)));
   }
 
   async function consume(c: Consumer, db: Kysely<Schema>): Promise<ConsumerRun> {
@@ -453,8 +479,7 @@ export async function connectBroker(opts: BrokerOptions): Promise<Broker> {
     return {
       name: 'change-stream', topics: ['#'], ...tuning,
       async handle(m) {
-        const ch = await publisherChannel();
-        await publishConfirmed(ch, names.changes, m.type, Buffer.from(encodeMessage(m)), messageOptions(m));
+        await publishDurably(names.changes, m);
       },
     };
   }

@@ -39,6 +39,18 @@ test('a malformed URL and an unreachable broker are one readable line', { skip }
     err instanceof BrokerError && /^TALLY_AMQP_URL "amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1": broker unreachable \(.+\)$/.test(err.message) && !err.message.includes('\n'));
 });
 
+test('an event no queue would take is refused, not confirmed into the void', { skip }, async () => {
+  const broker = await session('unroutable', []);
+  await broker.declare([]);
+  const [m] = events(1);
+  await assert.rejects(broker.transport.publish([m!]), /no queue is bound to tally-test-unroutable-\S+\.events for payment\.failed \(event payment\.failed:inv-1:1\)/);
+  const store = await freshStore();
+  await appendEvents(store.db, [m!]);
+  await assert.rejects(relayOutbox(store.db, broker.transport, { owner: 't' }), /no queue is bound/);
+  assert.equal((await store.db.selectFrom('outbox').select('id').where('published_at', 'is', null).execute()).length, 1, 'the relay left it unpublished');
+  await store.close();
+});
+
 test('a poison message is retried to the limit, parked in the DLQ, and replay delivers it once the consumer is fixed', { skip }, async () => {
   const store = await freshStore();
   const c = countingConsumer('billing-mail', { concurrency: 2, maxAttempts: 3, backoff: { initialMs: 40, maxMs: 80 } });
