@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerOutboxLag } from '../messaging/outbox-relay.ts';
 import type { Schema } from '../store/schema.ts';
 
 /** Prometheus metrics for the service: requests per route, job runs, outbox lag. */
@@ -21,6 +22,7 @@ export function serviceMetrics(db: Kysely<Schema>) {
       this.set(Number(row?.n ?? 0));
     },
   });
+  registerOutboxLag(registry, db);
   return {
     registry,
     observeRequest(route: string, method: string, status: number, seconds: number) {

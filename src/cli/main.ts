@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { businessDate, parseIsoDate } from '../domain/calendar.ts';
-import { InvalidInput } from '../domain/errors.ts';
+import { InvalidInput, NotFound } from '../domain/errors.ts';
 import { revenueCsv } from '../domain/revenue.ts';
 import { runCollection } from '../jobs/collect.ts';
 import { runRenewal } from '../jobs/renew.ts';
@@ -15,8 +16,8 @@ import { readScenarioFile } from '../scenario/scenario-file.ts';
 import { StoreError } from '../store/connect.ts';
 import { configFromEnv, openServices, type Config } from '../wiring.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/api-keys.ts';
+import { BrokerError, followOutbox, messagingConfigFromEnv, openMessaging, relayOutbox, transportKind, type Messaging } from '../messaging/index.ts';
 import { runDemo } from './demo.ts';
-import { serve, serveOptionsFromEnv } from './serve.ts';
 import { jobProgress } from './progress.ts';
 
 const usage = `usage: tally <command> [options]
@@ -32,10 +33,18 @@ const usage = `usage: tally <command> [options]
   serve                              the HTTP service with the daily jobs on a schedule
   keys create --name NAME --role ROLE | keys revoke ID | keys list
                                      API keys (roles: member-app, cs-agent, finance, admin, dvd-partner)
+  relay [--follow] [--transport embedded|amqp]
+                                     publish the outbox once (or keep at it) to the in-process bus or RabbitMQ
+  dlq list [--limit N] | dlq show ID | dlq replay ID | dlq replay --all | dlq purge [--transport embedded|amqp]
+                                     dead letters: inspect, redeliver to the consumer that gave up, or drop
 
 environment: TALLY_DB_URL (default sqlite:var/tally.db), TALLY_REPORTING_TZ (UTC), TALLY_LOG_LEVEL (info),
   TALLY_HOST (127.0.0.1), TALLY_PORT (3000), TALLY_RATE_LIMIT (6000 per key per minute),
-  TALLY_DVD_PORT (3443), TALLY_DVD_TLS_KEY / _CERT / _CA (files; the DVD listener is off without them)`;
+  TALLY_DVD_PORT (3443), TALLY_DVD_TLS_KEY / _CERT / _CA (files; the DVD listener is off without them),
+  TALLY_AMQP_URL (RabbitMQ; unset: in-process bus), TALLY_AMQP_PREFIX (tally), TALLY_WEBHOOK_URL / _SECRET,
+  TALLY_WEBHOOK_TIMEOUT_MS (5000), TALLY_WEBHOOK_CONCURRENCY (4), TALLY_WEBHOOK_MAX_ATTEMPTS (8),
+  TALLY_RETRY_INITIAL_MS (1000), TALLY_RETRY_MAX_MS (60000), TALLY_RELAY_BATCH (200), TALLY_RELAY_POLL_MS (1000),
+  TALLY_RELAY_LEASE_MS (15000)`;
 
 /** A usage mistake: one line on stderr and exit code 2. */
 class UsageError extends Error {}
@@ -68,6 +77,17 @@ async function withServices<T>(work: (svc: Services) => Promise<T>, config: Conf
   }
 }
 
+async function withMessaging<T>(kind: 'embedded' | 'amqp', work: (svc: Services, messaging: Messaging) => Promise<T>): Promise<T> {
+  return withServices(async (svc) => {
+    const messaging = await openMessaging(svc.store.db, messagingConfigFromEnv(), kind, svc.log);
+    try {
+      return await work(svc, messaging);
+    } finally {
+      await messaging.stop();
+    }
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -82,6 +102,9 @@ export async function main(argv: string[]): Promise<number> {
       days: { type: 'string' },
       name: { type: 'string' },
       role: { type: 'string' },
+      follow: { type: 'boolean' },
+      all: { type: 'boolean' },
+      transport: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -147,9 +170,13 @@ export async function main(argv: string[]): Promise<number> {
       await withServices((svc) => runDemo(svc, { members, days }), { ...config, logLevel: process.env.TALLY_LOG_LEVEL ?? 'warn' });
       return 0;
     }
-    case 'serve':
-      await withServices((svc) => serve(svc, serveOptionsFromEnv()));
+    case 'serve': {
+      // Loaded only here: the HTTP stack is most of the command's start-up time, and no other command needs it.
+      const { serve, serveOptionsFromEnv } = await import('./serve.ts');
+      const opts = serveOptionsFromEnv();
+      await withServices((svc) => serve(svc, opts));
       return 0;
+    }
     case 'keys': {
       const [sub, id] = rest;
       if (sub === 'create') {
@@ -171,6 +198,52 @@ export async function main(argv: string[]): Promise<number> {
       }
       throw new UsageError('usage: tally keys create --name NAME --role ROLE | keys revoke ID | keys list');
     }
+    case 'relay': {
+      if (rest.length) throw new UsageError('usage: tally relay [--follow] [--transport embedded|amqp]');
+      const config = messagingConfigFromEnv();
+      const kind = transportKind(config, option(values, 'transport'));
+      // Marking events published with nobody subscribed would lose them for every consumer configured later.
+      if (kind === 'embedded' && !config.webhook) throw new UsageError('no consumer would receive the events: set TALLY_WEBHOOK_URL (or TALLY_AMQP_URL for RabbitMQ); until then they wait in the outbox');
+      const result = await withMessaging(kind, async (svc, messaging) => {
+        const relay = { owner: `${hostname()}:${process.pid}`, batchSize: config.relayBatchSize, leaseMs: config.relayLeaseMs };
+        if (!values.follow) return relayOutbox(svc.store.db, messaging.transport, relay);
+        const stop = new AbortController();
+        const onSignal = () => {
+          stop.abort();
+          messaging.abandonRetries();
+        };
+        process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+        const published = await followOutbox(svc.store.db, messaging.transport, { ...relay, pollMs: config.relayPollMs, signal: stop.signal, log: svc.log });
+        return { published, busy: false };
+      });
+      if (result.busy) process.stderr.write('another relay holds the outbox lease; nothing done\n');
+      console.log(JSON.stringify({ transport: kind, ...result }));
+      return 0;
+    }
+    case 'dlq': {
+      const [sub, id, extra] = rest;
+      const usageLine = 'usage: tally dlq list [--limit N] | dlq show ID | dlq replay ID | dlq replay --all | dlq purge';
+      if (extra !== undefined || !sub || !['list', 'show', 'replay', 'purge'].includes(sub)) throw new UsageError(usageLine);
+      if ((sub === 'list' || sub === 'purge') && id !== undefined) throw new UsageError(usageLine);
+      if (sub === 'show' && id === undefined) throw new UsageError('usage: tally dlq show ID');
+      if (sub === 'replay' && (id === undefined) === !values.all) throw new UsageError('usage: tally dlq replay ID | dlq replay --all (one or the other)');
+      if (values.all && sub !== 'replay') throw new UsageError('--all goes with dlq replay');
+      const limit = Number(option(values, 'limit') ?? 100);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
+      const kind = transportKind(messagingConfigFromEnv(), option(values, 'transport'));
+      const out = await withMessaging(kind, async (_svc, { deadLetters }) => {
+        if (sub === 'list') return deadLetters.list(limit);
+        if (sub === 'show') {
+          const entry = await deadLetters.show(id!);
+          if (!entry) throw new NotFound('ID', `no dead letter "${id}" (see tally dlq list)`, id);
+          return entry;
+        }
+        if (sub === 'replay') return deadLetters.replay(values.all ? 'all' : id!);
+        return { purged: await deadLetters.purge() };
+      });
+      console.log(JSON.stringify(out, null, 2));
+      return 'failed' in out && out.failed > 0 ? 1 : 0;
+    }
     default:
       throw new UsageError(`unknown command "${command}"; run tally --help`);
   }
@@ -181,7 +254,7 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     process.exitCode = await main(argv);
   } catch (err) {
-    if (err instanceof InvalidInput || err instanceof UsageError || err instanceof StoreError) {
+    if (err instanceof InvalidInput || err instanceof UsageError || err instanceof StoreError || err instanceof BrokerError) {
       process.stderr.write(`tally: ${err.message}\n`);
       process.exitCode = 2;
       return;

@@ -7,6 +7,7 @@ import { apiLogger, buildApi, buildDvdApi } from '../api/server.ts';
 import { addDays, businessDate } from '../domain/calendar.ts';
 import { dailySchedule } from '../jobs/scheduler.ts';
 import type { Services } from '../jobs/services.ts';
+import { followOutbox, messagingConfigFromEnv, openMessaging, transportKind, type MessagingConfig } from '../messaging/index.ts';
 import { seedDemo } from './demo.ts';
 
 export interface ServeOptions {
@@ -15,6 +16,7 @@ export interface ServeOptions {
   rateLimit: number;
   dvd: { port: number; key: string; cert: string; ca: string } | null;
   demoMembers: number;
+  messaging: MessagingConfig;
 }
 
 export function serveOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
@@ -25,13 +27,15 @@ export function serveOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
     rateLimit: Number(env.TALLY_RATE_LIMIT || 6000),
     dvd: tls ? { port: Number(env.TALLY_DVD_PORT || 3443), key: env.TALLY_DVD_TLS_KEY!, cert: env.TALLY_DVD_TLS_CERT!, ca: env.TALLY_DVD_TLS_CA! } : null,
     demoMembers: Number(env.TALLY_DEMO_MEMBERS ?? 10_000),
+    messaging: messagingConfigFromEnv(env),
   };
 }
 
 /**
  * The service: APIs on the embedded store, the demo population on first start,
- * and the daily jobs on a schedule. SIGINT/SIGTERM finish in-flight requests and
- * stop a running job at its next safe point.
+ * the daily jobs on a schedule, and (when a broker or a webhook is configured)
+ * the outbox relay and the consumers. SIGINT/SIGTERM finish in-flight requests,
+ * stop a running job at its next safe point, and let the relay finish its batch.
  */
 export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
   const metrics = serviceMetrics(svc.store.db);
@@ -65,10 +69,28 @@ export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
   else svc.log.warn('DVD partner API disabled: set TALLY_DVD_TLS_KEY, TALLY_DVD_TLS_CERT and TALLY_DVD_TLS_CA');
   schedule.start();
 
+  // Without a broker or a webhook nobody would receive the events: leave them in the outbox rather than mark them published.
+  const relayStop = new AbortController();
+  let relaying: Promise<unknown> = Promise.resolve();
+  const messagingOn = opts.messaging.amqpUrl !== null || opts.messaging.webhook !== null;
+  const messaging = messagingOn ? await openMessaging(svc.store.db, opts.messaging, transportKind(opts.messaging), svc.log) : null;
+  if (messaging) {
+    await messaging.start();
+    relaying = followOutbox(svc.store.db, messaging.transport, {
+      owner: `${hostname()}:${process.pid}`, batchSize: opts.messaging.relayBatchSize, leaseMs: opts.messaging.relayLeaseMs, pollMs: opts.messaging.relayPollMs, signal: relayStop.signal, log: svc.log,
+    });
+    console.log(`Messaging: relaying the outbox to ${messaging.kind === 'amqp' ? 'RabbitMQ' : 'the in-process bus'}; consumers: ${messaging.consumers.map((c) => c.name).join(', ') || 'none'}`);
+  } else {
+    svc.log.warn('messaging off: set TALLY_AMQP_URL or TALLY_WEBHOOK_URL to publish the outbox');
+  }
+
   await new Promise<void>((resolve) => {
     const shutdown = async (signal: string) => {
       svc.log.info({ signal }, 'shutting down: finishing requests, stopping jobs at a safe point');
-      await Promise.all([app.close(), dvd?.close(), schedule.stop()]);
+      relayStop.abort();
+      messaging?.abandonRetries();
+      await Promise.all([app.close(), dvd?.close(), schedule.stop(), relaying]);
+      await messaging?.stop();
       resolve();
     };
     process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -5,6 +5,7 @@ import { dialectFor, parseStoreUrl, redactUrl, StoreError, type Engine } from '.
 import * as initial from './migrations/0001-initial.ts';
 import * as service from './migrations/0002-service.ts';
 import * as postings from './migrations/0003-ledger-postings.ts';
+import * as messaging from './migrations/0004-messaging.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-service': service,
   '0003-ledger-postings': postings,
+  '0004-messaging': messaging,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

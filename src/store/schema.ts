@@ -21,6 +21,8 @@ export interface Schema {
   audit_log: AuditRow;
   job_locks: JobLockRow;
   ledger_postings: LedgerPostingRow;
+  processed_events: ProcessedEventRow;
+  dead_letters: DeadLetterRow;
 }
 
 export interface LedgerPostingRow {
@@ -240,4 +242,24 @@ export interface JobLockRow {
   job: string;
   owner: string;
   expires_at: number;
+}
+
+export interface ProcessedEventRow {
+  consumer: string;
+  event_id: string;
+  processed_at: string;
+}
+
+export interface DeadLetterRow {
+  id: Generated<number>;
+  consumer: string;
+  /** The dead-letter queue the consumer names; the consumer is who replays it. */
+  destination: string;
+  event_id: string;
+  type: string;
+  /** The message as published (JSON), so a replay delivers exactly what failed. */
+  message: string;
+  error: string;
+  attempts: number;
+  failed_at: string;
 }
