@@ -1,34 +1,65 @@
 /**
- * Renewal + collection throughput on the embedded store, next to a bound
- * measured in the same run: raw multi-row inserts, through better-sqlite3
- * prepared statements, of exactly the rows the jobs wrote.
+ * Renewal + collection throughput on one engine, next to a bound measured in
+ * the same run on the same engine: raw multi-row inserts, in transactions of
+ * 2,000 rows, of exactly the rows the jobs wrote, into a fresh database with
+ * the same schema.
  *
- *   npm run bench:renew -- [--members 200000]
+ *   npm run bench:renew -- [--engine sqlite|mysql|postgres] [--members N]
+ *
+ * Server engines use TALLY_BENCH_MYSQL_URL / TALLY_BENCH_POSTGRES_URL (default:
+ * the local servers' `test` database) to create and drop their own databases.
  */
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
+import { CompiledQuery, Kysely, sql } from 'kysely';
 import { pino } from 'pino';
 import { runCollection } from '../src/jobs/collect.ts';
 import { runRenewal } from '../src/jobs/renew.ts';
+import { closeServices } from '../src/jobs/services.ts';
+import { openStore } from '../src/store/connect.ts';
+import { dialectFor, parseStoreUrl, type Engine } from '../src/store/engines.ts';
+import type { Schema } from '../src/store/schema.ts';
 import { openServices } from '../src/wiring.ts';
 import { seedDueMembers } from '../test/support/population.ts';
 
-const { values } = parseArgs({ options: { members: { type: 'string', default: '200000' }, engine: { type: 'string', default: 'sqlite' } } });
-const total = Number(values.members);
+const { values } = parseArgs({ options: { members: { type: 'string' }, engine: { type: 'string', default: 'sqlite' } } });
+const engine = values.engine as Engine;
+if (!['sqlite', 'mysql', 'postgres'].includes(engine)) throw new Error(`--engine must be sqlite, mysql or postgres, not ${values.engine}`);
+// A server round trip costs what a whole SQLite statement does: the default keeps a server run to minutes.
+const total = Number(values.members ?? (engine === 'sqlite' ? 200_000 : 50_000));
 if (!Number.isInteger(total) || total < 1000) throw new Error('--members must be a whole number ≥ 1000');
-if (values.engine !== 'sqlite') throw new Error(`--engine ${values.engine}: only sqlite is available in this build`);
+const serverUrl = engine === 'mysql'
+  ? process.env.TALLY_BENCH_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test'
+  : process.env.TALLY_BENCH_POSTGRES_URL || 'postgres://root@127.0.0.1:5432/test';
 
 const day = '2026-03-15';
 
 let peakRss = 0;
 const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 25);
 
+/** A new, empty database of the engine under measurement, and how to drop it. */
+async function freshDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (engine === 'sqlite') {
+    const path = `var/${name}.db`;
+    const clean = () => { for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true }); };
+    clean();
+    return { url: `sqlite:${path}`, drop: async () => clean() };
+  }
+  const admin = async (statement: ReturnType<typeof sql>) => {
+    const db = new Kysely<unknown>({ dialect: dialectFor(parseStoreUrl(serverUrl), 1).dialect });
+    try { await statement.execute(db); } finally { await db.destroy(); }
+  };
+  await admin(sql`drop database if exists ${sql.id(name)}`);
+  await admin(sql`create database ${sql.id(name)}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(sql`drop database if exists ${sql.id(name)}`) };
+}
+
 async function measure(members: number): Promise<{ seconds: number; boundSeconds: number; rows: Record<string, number>; peakRssMb: number }> {
-  const path = `var/bench-renew-${members}.db`;
-  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-  const svc = await openServices({ dbUrl: `sqlite:${path}`, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
+  const source = await freshDatabase(`tally_bench_${members}`);
+  const svc = await openServices({ dbUrl: source.url, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
   await seedDueMembers(svc, members, day);
   global.gc?.();
   peakRss = process.memoryUsage().rss;
@@ -39,54 +70,45 @@ async function measure(members: number): Promise<{ seconds: number; boundSeconds
   const peakRssMb = Math.round(peakRss / 1048576);
   if (renew.counts.invoices !== members) throw new Error(`expected ${members} invoices, renewal issued ${renew.counts.invoices}`);
   if (collect.counts.invoices !== members) throw new Error(`expected ${members} charges, collection made ${collect.counts.invoices}`);
-  await svc.store.close();
-  const { boundSeconds, rows } = rawInsertBound(path);
+  const { boundSeconds, rows } = await rawInsertBound(svc.store.db, members);
+  await closeServices(svc);
+  await source.drop();
   return { seconds, boundSeconds, rows, peakRssMb };
 }
 
-const tables = ['members', 'invoices', 'invoice_lines', 'payment_attempts', 'payments', 'journal', 'outbox', 'processor_charges'];
+const tables = ['members', 'invoices', 'invoice_lines', 'payment_attempts', 'payments', 'journal', 'outbox', 'processor_charges'] as const;
 
 /** Time raw multi-row inserts of the rows the jobs wrote, table by table, into a fresh database with the same schema. */
-function rawInsertBound(source: string): { boundSeconds: number; rows: Record<string, number> } {
-  const src = new Database(source, { readonly: true });
-  const target = `${source}.bound.db`;
-  for (const suffix of ['', '-wal', '-shm']) rmSync(target + suffix, { force: true });
-  const dst = new Database(target);
-  dst.pragma('journal_mode = WAL');
-  dst.pragma('synchronous = NORMAL');
-  for (const { sql } of src.prepare("select sql from sqlite_master where sql is not null and name not like 'sqlite_%' and name not like 'kysely_%'").all() as { sql: string }[]) dst.exec(sql);
+async function rawInsertBound(src: Kysely<Schema>, members: number): Promise<{ boundSeconds: number; rows: Record<string, number> }> {
+  const target = await freshDatabase(`tally_bench_bound_${members}`);
+  const store = await openStore(target.url);
+  const dst = store.db;
   let elapsed = 0;
   const rows: Record<string, number> = {};
   for (const table of tables) {
-    const cols = (src.prepare(`pragma table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
-    const perStmt = Math.floor(30000 / cols.length);
-    const batch = 2000;
-    const placeholders = (n: number) => Array.from({ length: n }, () => `(${cols.map(() => '?').join(',')})`).join(',');
-    const full = dst.prepare(`insert into ${table} (${cols.join(',')}) values ${placeholders(Math.min(perStmt, batch))}`);
-    const read = src.prepare(`select ${cols.join(',')} from ${table} where rowid > ? order by rowid limit ${batch}`).raw();
-    const rowid = src.prepare(`select rowid from ${table} where rowid > ? order by rowid limit 1 offset ${batch - 1}`).pluck();
-    let after = 0;
-    rows[table] = 0;
-    for (;;) {
-      const part = read.all(after) as unknown[][];
-      if (!part.length) break;
+    const all = (await src.selectFrom(table).selectAll().execute()) as Record<string, unknown>[];
+    rows[table] = all.length;
+    if (!all.length) continue;
+    const cols = Object.keys(all[0]!);
+    // The same statement shape the jobs' bulk writer uses: one multi-row insert per 30,000 parameters.
+    const perStmt = Math.min(2000, Math.floor(30_000 / cols.length));
+    const textFor = (n: number) => dst.insertInto(table).values(Array.from({ length: n }, () => Object.fromEntries(cols.map((c) => [c, null]))) as never).compile().sql;
+    const full = textFor(perStmt);
+    for (let i = 0; i < all.length; i += 2000) {
+      const part = all.slice(i, i + 2000);
       const t0 = performance.now();
-      dst.transaction(() => {
-        for (let i = 0; i < part.length; i += perStmt) {
-          const slice = part.slice(i, i + perStmt);
-          const stmt = slice.length === Math.min(perStmt, batch) ? full : dst.prepare(`insert into ${table} (${cols.join(',')}) values ${placeholders(slice.length)}`);
-          stmt.run(slice.flat());
+      await dst.transaction().execute(async (trx) => {
+        for (let j = 0; j < part.length; j += perStmt) {
+          const slice = part.slice(j, j + perStmt);
+          const text = slice.length === perStmt ? full : textFor(slice.length);
+          await trx.executeQuery(CompiledQuery.raw(text, slice.flatMap((r) => cols.map((c) => r[c]))));
         }
-      })();
+      });
       elapsed += performance.now() - t0;
-      rows[table] += part.length;
-      const next = rowid.get(after) as number | undefined;
-      if (next === undefined) break;
-      after = next;
     }
   }
-  src.close();
-  dst.close();
+  await store.close();
+  await target.drop();
   return { boundSeconds: elapsed / 1000, rows };
 }
 
@@ -97,8 +119,8 @@ clearInterval(sampler);
 const membersPerSec = Math.round(total / full.seconds);
 const boundMembersPerSec = Math.round(total / full.boundSeconds);
 const ratio = Number((full.boundSeconds / full.seconds).toFixed(3));
-console.log(`renewal + collection of ${total} due members on SQLite: ${full.seconds.toFixed(2)} s, ${membersPerSec} members/s`);
+console.log(`renewal + collection of ${total} due members on ${engine}: ${full.seconds.toFixed(2)} s, ${membersPerSec} members/s`);
 console.log(`bound (raw batched inserts of the same ${Object.values(full.rows).reduce((a, b) => a + b, 0)} rows): ${full.boundSeconds.toFixed(2)} s, ${boundMembersPerSec} members/s; ratio ${ratio}`);
 console.log(`rows written: ${JSON.stringify(full.rows)}`);
 console.log(`peak RSS: ${full.peakRssMb} MB at ${total} members, ${half.peakRssMb} MB at ${Math.floor(total / 2)} members`);
-console.log(JSON.stringify({ members: total, seconds: Number(full.seconds.toFixed(3)), membersPerSec, boundMembersPerSec, ratio, peakRssMb: full.peakRssMb, peakRssMbHalf: half.peakRssMb }));
+console.log(JSON.stringify({ engine, members: total, seconds: Number(full.seconds.toFixed(3)), membersPerSec, boundMembersPerSec, ratio, peakRssMb: full.peakRssMb, peakRssMbHalf: half.peakRssMb }));

@@ -7,6 +7,8 @@ import { openStore } from './store/connect.ts';
 
 export interface Config {
   dbUrl: string;
+  /** The environment variable dbUrl came from, named in errors. */
+  dbSetting?: string;
   /** Where member aggregates and the audit log live; the ledger store unless set. */
   memberDbUrl?: string;
   reportingTimeZone: string;
@@ -18,6 +20,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     // The ledger store (invoices, payments, journal, outbox, job records) and, unless split off, the members.
     dbUrl: env.TALLY_LEDGER_DB_URL || env.TALLY_DB_URL || 'sqlite:var/tally.db',
+    dbSetting: env.TALLY_LEDGER_DB_URL ? 'TALLY_LEDGER_DB_URL' : 'TALLY_DB_URL',
     memberDbUrl: env.TALLY_MEMBER_DB_URL || undefined,
     reportingTimeZone: env.TALLY_REPORTING_TZ || 'UTC',
     logLevel: env.TALLY_LOG_LEVEL || 'info',
@@ -33,7 +36,7 @@ export async function openServices(
   config: Config,
   overrides: { catalog?: Catalog; taxRules?: TaxRule[]; log?: Logger } = {},
 ): Promise<Services> {
-  const store = await openStore(config.dbUrl, { setting: 'TALLY_LEDGER_DB_URL' });
+  const store = await openStore(config.dbUrl, { setting: config.dbSetting ?? 'TALLY_DB_URL' });
   const split = config.memberDbUrl !== undefined && config.memberDbUrl !== config.dbUrl;
   let memberStore = store;
   if (split) {

@@ -38,7 +38,9 @@ const usage = `usage: tally <command> [options]
   dlq list [--limit N] | dlq show ID | dlq replay ID | dlq replay --all | dlq purge [--transport embedded|amqp]
                                      dead letters: inspect, redeliver to the consumer that gave up, or drop
 
-environment: TALLY_DB_URL (default sqlite:var/tally.db), TALLY_REPORTING_TZ (UTC), TALLY_LOG_LEVEL (info),
+environment: TALLY_DB_URL (default sqlite:var/tally.db; or mysql://USER:PASS@HOST:PORT/DB, postgres://…),
+  TALLY_MEMBER_DB_URL / TALLY_LEDGER_DB_URL (split the member store from the ledger; both default to TALLY_DB_URL),
+  TALLY_REPORTING_TZ (UTC), TALLY_LOG_LEVEL (info),
   TALLY_HOST (127.0.0.1), TALLY_PORT (3000), TALLY_RATE_LIMIT (6000 per key per minute),
   TALLY_DVD_PORT (3443), TALLY_DVD_TLS_KEY / _CERT / _CA (files; the DVD listener is off without them),
   TALLY_AMQP_URL (RabbitMQ; unset: in-process bus), TALLY_AMQP_PREFIX (tally), TALLY_WEBHOOK_URL / _SECRET,

@@ -27,6 +27,6 @@ export async function seedDueMembers(svc: Services, count: number, day: string):
   for (let from = 0; from < count; from += 5000) {
     const batch: Member[] = [];
     for (let n = from; n < Math.min(from + 5000, count); n++) batch.push(dueMember(svc, n, day));
-    await svc.store.db.transaction().execute((trx) => saveMembers(trx, batch));
+    await svc.memberStore.db.transaction().execute((trx) => saveMembers(trx, batch));
   }
 }
