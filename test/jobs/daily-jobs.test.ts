@@ -9,7 +9,7 @@ import { listRuns } from '../../src/jobs/run-record.ts';
 import type { Services } from '../../src/jobs/services.ts';
 import * as ops from '../../src/operations/member-operations.ts';
 import { seedDueMembers } from '../support/population.ts';
-import { openTestServices } from '../support/engine.ts';
+import { engineUnderTest, openTestServices } from '../support/engine.ts';
 
 async function fresh(): Promise<Services> {
   return openTestServices();
@@ -53,7 +53,8 @@ test('re-running a finished day changes nothing', async () => {
   await svc.store.close();
 });
 
-test('renewal finds who is due through the index, not by scanning members', async () => {
+// The plan is SQLite's; a server engine's planner picks by table statistics, which a test-sized table does not have.
+test('renewal finds who is due through the index, not by scanning members', { skip: engineUnderTest !== 'sqlite' }, async () => {
   const svc = await fresh();
   const plan = await sql<{ detail: string }>`explain query plan select id, version, data, next_due from members where next_due <= ${'2026-03-15'} order by next_due, id limit 1000`.execute(svc.store.db);
   assert.match(plan.rows.map((r) => r.detail).join('\n'), /USING (COVERING )?INDEX members_due/);
