@@ -1,8 +1,8 @@
 /**
  * Renewal + collection throughput on one engine, next to a bound measured in
- * the same run on the same engine: raw multi-row inserts, in transactions of
- * 2,000 rows, of exactly the rows the jobs wrote, into a fresh database with
- * the same schema.
+ * the same run on the same engine: plain inserts of exactly the rows the jobs
+ * wrote, through the store's own fastest multi-row writer, in transactions of
+ * 2,000 rows, into a fresh database with the same schema.
  *
  *   npm run bench:renew -- [--engine sqlite|mysql|postgres] [--members N]
  *
@@ -12,11 +12,12 @@
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { CompiledQuery, Kysely, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { pino } from 'pino';
 import { runCollection } from '../src/jobs/collect.ts';
 import { runRenewal } from '../src/jobs/renew.ts';
 import { closeServices } from '../src/jobs/services.ts';
+import { insertRows } from '../src/store/bulk.ts';
 import { openStore } from '../src/store/connect.ts';
 import { dialectFor, parseStoreUrl, type Engine } from '../src/store/engines.ts';
 import type { Schema } from '../src/store/schema.ts';
@@ -86,24 +87,12 @@ async function rawInsertBound(src: Kysely<Schema>, members: number): Promise<{ b
   let elapsed = 0;
   const rows: Record<string, number> = {};
   for (const table of tables) {
-    const all = (await src.selectFrom(table).selectAll().execute()) as Record<string, unknown>[];
+    const all = await src.selectFrom(table).selectAll().execute();
     rows[table] = all.length;
-    if (!all.length) continue;
-    const cols = Object.keys(all[0]!);
-    // The same statement shape the jobs' bulk writer uses: one multi-row insert per 30,000 parameters.
-    const perStmt = Math.min(2000, Math.floor(30_000 / cols.length));
-    const textFor = (n: number) => dst.insertInto(table).values(Array.from({ length: n }, () => Object.fromEntries(cols.map((c) => [c, null]))) as never).compile().sql;
-    const full = textFor(perStmt);
     for (let i = 0; i < all.length; i += 2000) {
       const part = all.slice(i, i + 2000);
       const t0 = performance.now();
-      await dst.transaction().execute(async (trx) => {
-        for (let j = 0; j < part.length; j += perStmt) {
-          const slice = part.slice(j, j + perStmt);
-          const text = slice.length === perStmt ? full : textFor(slice.length);
-          await trx.executeQuery(CompiledQuery.raw(text, slice.flatMap((r) => cols.map((c) => r[c]))));
-        }
-      });
+      await dst.transaction().execute((trx) => insertRows(trx, table, part as never));
       elapsed += performance.now() - t0;
     }
   }

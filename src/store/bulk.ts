@@ -16,7 +16,7 @@ function chunks<T>(rows: T[], columns: number): T[][] {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
 
-type Mode = { kind: 'ignore' } | { kind: 'upsert'; key: string[]; update: string[]; versioned: boolean };
+type Mode = { kind: 'plain' } | { kind: 'ignore' } | { kind: 'upsert'; key: string[]; update: string[]; versioned: boolean };
 
 // Compiled SQL per (table, columns, row count, conflict rule). Building a 2,000-row insert
 // through the query builder's tree costs more than executing it; the text is the same every
@@ -42,6 +42,7 @@ type Insert = ReturnType<AnyDb['insertInto']> extends { values(v: unknown): infe
 
 /** SQLite and PostgreSQL: skip a row whose key exists, or update it (if its version is the one read). */
 function onConflict(q: Insert, table: string, mode: Mode) {
+  if (mode.kind === 'plain') return q;
   if (mode.kind === 'ignore') return q.onConflict((oc) => oc.doNothing());
   return q.onConflict((oc) => {
     const set = oc.columns(mode.key).doUpdateSet(Object.fromEntries(mode.update.map((c) => [c, sql.ref(`excluded.${c}`)])));
@@ -56,6 +57,7 @@ function onConflict(q: Insert, table: string, mode: Mode) {
  * because MySQL assigns left to right and later guards must see the old version.
  */
 function onDuplicateKey(q: Insert, columns: string[], mode: Mode) {
+  if (mode.kind === 'plain') return q;
   if (mode.kind === 'ignore') return q.onDuplicateKeyUpdate({ [columns[0]!]: sql.ref(columns[0]!) });
   const guard = (c: string) => (mode.versioned ? sql`if(${sql.ref('version')} = values(${sql.ref('version')}) - 1, values(${sql.ref(c)}), ${sql.ref(c)})` : sql`values(${sql.ref(c)})`);
   const order = mode.versioned ? [...mode.update.filter((c) => c !== 'version'), 'version'] : mode.update;
@@ -69,15 +71,46 @@ function onDuplicateKey(q: Insert, columns: string[], mode: Mode) {
  * when the count is the sum of those.
  */
 function rowsWritten(db: Kysely<Schema>, part: Record<string, unknown>[], affected: number, mode: Mode): number {
-  if (engineOf(db) !== 'mysql' || mode.kind === 'ignore') return affected;
+  if (engineOf(db) !== 'mysql' || mode.kind !== 'upsert') return affected;
   if (!mode.versioned) return part.length;
   const expected = part.reduce((sum, r) => sum + (r.version === 1 ? 1 : 2), 0);
   return affected === expected ? part.length : Math.min(part.length - 1, affected);
 }
 
+/**
+ * PostgreSQL: one statement for any number of rows, one array parameter per
+ * column (INSERT … SELECT FROM unnest). A VALUES list with tens of thousands of
+ * parameters costs PostgreSQL more to parse and plan than to execute, anew for
+ * every chunk; this text is the same for every chunk size and cached.
+ */
+async function writeColumns(db: Kysely<Schema>, table: string, columns: string[], rows: Record<string, unknown>[], mode: Mode): Promise<number> {
+  const adapter = db.getExecutor().adapter;
+  let compiled = compiledByDb.get(adapter);
+  if (!compiled) compiledByDb.set(adapter, (compiled = new Map()));
+  const cacheKey = `unnest|${table}|${columns.join(',')}|${JSON.stringify(mode)}`;
+  let text = compiled.get(cacheKey);
+  if (text === undefined) {
+    const types = await arrayTypes(db, table);
+    const arrays = columns.map((c, i) => sql.raw(`$${i + 1}::${types.get(c) ?? 'text'}[]`));
+    const q = (db as AnyDb).insertInto(table).columns(columns).expression(sql`select * from unnest(${sql.join(arrays)})`) as unknown as Insert;
+    text = onConflict(q, table, mode).compile().sql as string;
+    compiled.set(cacheKey, text);
+  }
+  const params = columns.map((c) => rows.map((r) => r[c] ?? null));
+  const res = await db.executeQuery(CompiledQuery.raw(text, params));
+  return Number(res.numAffectedRows ?? 0);
+}
+
+/** Each column's type as an array element type: an all-NULL text array would not convert to a bigint column. */
+async function arrayTypes(db: Kysely<Schema>, table: string): Promise<Map<string, string>> {
+  const { rows } = await sql<{ name: string; type: string }>`select column_name as name, data_type as type from information_schema.columns where table_name = ${table} and table_schema = current_schema()`.execute(db);
+  return new Map(rows.map((r) => [r.name, r.type === 'bigint' || r.type === 'integer' ? r.type : 'text']));
+}
+
 async function writeRows(db: Kysely<Schema>, table: string, rows: Record<string, unknown>[], mode: Mode): Promise<number> {
   if (!rows.length) return 0;
   const columns = Object.keys(rows[0]!);
+  if (engineOf(db) === 'postgres') return writeColumns(db, table, columns, rows, mode);
   let written = 0;
   for (const part of chunks(rows, columns.length)) {
     const params: unknown[] = new Array(part.length * columns.length);
@@ -87,6 +120,11 @@ async function writeRows(db: Kysely<Schema>, table: string, rows: Record<string,
     written += rowsWritten(db, part, Number(res.numAffectedRows ?? 0), mode);
   }
   return written;
+}
+
+/** Multi-row insert of rows that must all be new (a duplicate key fails the statement). Returns rows inserted. */
+export async function insertRows<T extends keyof Schema & string>(db: Kysely<Schema>, table: T, rows: Insertable<Schema[T]>[]): Promise<number> {
+  return writeRows(db, table, rows as Record<string, unknown>[], { kind: 'plain' });
 }
 
 /** Multi-row insert that skips rows whose unique key exists: re-runs insert nothing twice. Returns rows inserted. */
@@ -143,3 +181,4 @@ export async function insertReturningId<T extends keyof Schema & string>(db: Kys
   if (engineOf(db) === 'postgres') return Number((await insert.returning('id').executeTakeFirstOrThrow()).id);
   return Number((await insert.executeTakeFirstOrThrow()).insertId);
 }
+
