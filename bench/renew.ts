@@ -58,7 +58,7 @@ async function freshDatabase(name: string): Promise<{ url: string; drop: () => P
   return { url: url.toString(), drop: () => admin(sql`drop database if exists ${sql.id(name)}`) };
 }
 
-async function measure(members: number): Promise<{ seconds: number; boundSeconds: number; rows: Record<string, number>; peakRssMb: number }> {
+async function measure(members: number, withBound: boolean): Promise<{ seconds: number; boundSeconds: number; rows: Record<string, number>; peakRssMb: number }> {
   const source = await freshDatabase(`tally_bench_${members}`);
   const svc = await openServices({ dbUrl: source.url, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
   await seedDueMembers(svc, members, day);
@@ -71,7 +71,8 @@ async function measure(members: number): Promise<{ seconds: number; boundSeconds
   const peakRssMb = Math.round(peakRss / 1048576);
   if (renew.counts.invoices !== members) throw new Error(`expected ${members} invoices, renewal issued ${renew.counts.invoices}`);
   if (collect.counts.invoices !== members) throw new Error(`expected ${members} charges, collection made ${collect.counts.invoices}`);
-  const { boundSeconds, rows } = await rawInsertBound(svc.store.db, members);
+  // The bound holds a table's rows in memory at a time: only after the last measured job run, so no job pays for its garbage.
+  const { boundSeconds, rows } = withBound ? await rawInsertBound(svc.store.db, members) : { boundSeconds: 0, rows: {} };
   await closeServices(svc);
   await source.drop();
   return { seconds, boundSeconds, rows, peakRssMb };
@@ -102,8 +103,8 @@ async function rawInsertBound(src: Kysely<Schema>, members: number): Promise<{ b
 }
 
 // Memory must not grow with the number of members: compare half the population with all of it.
-const half = await measure(Math.floor(total / 2));
-const full = await measure(total);
+const half = await measure(Math.floor(total / 2), false);
+const full = await measure(total, true);
 clearInterval(sampler);
 const membersPerSec = Math.round(total / full.seconds);
 const boundMembersPerSec = Math.round(total / full.boundSeconds);
