@@ -71,7 +71,8 @@ async function migrate(db: Kysely<Schema>): Promise<void> {
 }
 
 async function appliedMigrations(db: Kysely<Schema>): Promise<string[]> {
-  const tables = await db.introspection.getTables();
+  // Kysely hides its own tables from introspection unless asked.
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
   if (!tables.some((t) => t.name === 'kysely_migration')) return [];
   const rows = await (db as unknown as Kysely<{ kysely_migration: { name: string } }>).selectFrom('kysely_migration').select('name').execute();
   return rows.map((r) => r.name);
