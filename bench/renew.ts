@@ -19,7 +19,7 @@ import { runRenewal } from '../src/jobs/renew.ts';
 import { closeServices } from '../src/jobs/services.ts';
 import { insertRows } from '../src/store/bulk.ts';
 import { openStore } from '../src/store/connect.ts';
-import { dialectFor, parseStoreUrl, type Engine } from '../src/store/engines.ts';
+import { onServer, withDatabase, type Engine } from '../src/store/engines.ts';
 import type { Schema } from '../src/store/schema.ts';
 import { openServices } from '../src/wiring.ts';
 import { seedDueMembers } from '../test/support/population.ts';
@@ -47,15 +47,10 @@ async function freshDatabase(name: string): Promise<{ url: string; drop: () => P
     clean();
     return { url: `sqlite:${path}`, drop: async () => clean() };
   }
-  const admin = async (statement: ReturnType<typeof sql>) => {
-    const db = new Kysely<unknown>({ dialect: dialectFor(parseStoreUrl(serverUrl), 1).dialect });
-    try { await statement.execute(db); } finally { await db.destroy(); }
-  };
-  await admin(sql`drop database if exists ${sql.id(name)}`);
-  await admin(sql`create database ${sql.id(name)}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(sql`drop database if exists ${sql.id(name)}`) };
+  const drop = () => onServer(serverUrl, (db) => sql`drop database if exists ${sql.id(name)}`.execute(db));
+  await drop();
+  await onServer(serverUrl, (db) => sql`create database ${sql.id(name)}`.execute(db));
+  return { url: withDatabase(serverUrl, name), drop: async () => { await drop(); } };
 }
 
 async function measure(members: number, withBound: boolean): Promise<{ seconds: number; boundSeconds: number; rows: Record<string, number>; peakRssMb: number }> {

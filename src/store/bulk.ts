@@ -23,11 +23,19 @@ type Mode = { kind: 'plain' } | { kind: 'ignore' } | { kind: 'upsert'; key: stri
 // time, so build it once with placeholders and bind fresh values.
 // Keyed by the dialect adapter (shared by a database and its transactions): the SQL text is dialect-specific.
 const compiledByDb = new WeakMap<object, Map<string, string>>();
+const readsByDb = new WeakMap<object, Map<string, string>>();
+
+/** A database's own cache of statement texts (shared with its transactions, which share its adapter). */
+function textsOf(cache: WeakMap<object, Map<string, string>>, db: Kysely<Schema>): Map<string, string> {
+  const adapter = db.getExecutor().adapter;
+  let texts = cache.get(adapter);
+  if (!texts) cache.set(adapter, (texts = new Map()));
+  return texts;
+}
 
 function insertSql(db: Kysely<Schema>, table: string, columns: string[], rows: number, mode: Mode): string {
   const cacheKey = `${table}|${columns.join(',')}|${rows}|${JSON.stringify(mode)}`;
-  let compiled = compiledByDb.get(db.getExecutor().adapter);
-  if (!compiled) compiledByDb.set(db.getExecutor().adapter, (compiled = new Map()));
+  const compiled = textsOf(compiledByDb, db);
   let text = compiled.get(cacheKey);
   if (text === undefined) {
     const blank = Object.fromEntries(columns.map((c) => [c, null]));
@@ -84,9 +92,7 @@ function rowsWritten(db: Kysely<Schema>, part: Record<string, unknown>[], affect
  * every chunk; this text is the same for every chunk size and cached.
  */
 async function writeColumns(db: Kysely<Schema>, table: string, columns: string[], rows: Record<string, unknown>[], mode: Mode): Promise<number> {
-  const adapter = db.getExecutor().adapter;
-  let compiled = compiledByDb.get(adapter);
-  if (!compiled) compiledByDb.set(adapter, (compiled = new Map()));
+  const compiled = textsOf(compiledByDb, db);
   const cacheKey = `unnest|${table}|${columns.join(',')}|${JSON.stringify(mode)}`;
   let text = compiled.get(cacheKey);
   if (text === undefined) {
@@ -148,8 +154,6 @@ export async function upsert<T extends keyof Schema & string>(
   return writeRows(db, table, rows as Record<string, unknown>[], { kind: 'upsert', key, update, versioned });
 }
 
-const readsByDb = new WeakMap<object, Map<string, string>>();
-
 /**
  * A hot read compiled once: the builder runs the first time only (and must
  * produce exactly `params`, in order), later calls bind new values to the
@@ -157,9 +161,7 @@ const readsByDb = new WeakMap<object, Map<string, string>>();
  * running it.
  */
 export async function cachedRead<R>(db: Kysely<Schema>, key: string, params: readonly unknown[], build: () => { compile(): CompiledQuery<R> }): Promise<R[]> {
-  const adapter = db.getExecutor().adapter;
-  let reads = readsByDb.get(adapter);
-  if (!reads) readsByDb.set(adapter, (reads = new Map()));
+  const reads = textsOf(readsByDb, db);
   let text = reads.get(key);
   if (text === undefined) {
     const compiledQuery = build().compile();

@@ -38,7 +38,7 @@ export interface OpenOptions {
 export async function openStore(url: string, opts: OpenOptions = {}): Promise<Store> {
   const address = parseStoreUrl(url, opts.setting);
   if (address.engine === 'sqlite' && address.target !== ':memory:') mkdirSync(dirname(address.target), { recursive: true });
-  const db = new Kysely<Schema>({ dialect: dialectFor(address, opts.poolSize ?? 10).dialect });
+  const db = new Kysely<Schema>({ dialect: dialectFor(address, opts.poolSize ?? 10) });
   try {
     await reach(db, address.engine, url);
     await migrate(db);

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { createPool } from 'mysql2';
 import pg from 'pg';
-import { MysqlAdapter, MysqlDialect, PostgresAdapter, PostgresDialect, SqliteDialect, type Dialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, MysqlAdapter, MysqlDialect, PostgresAdapter, PostgresDialect, SqliteDialect, type Dialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 
 export type Engine = 'sqlite' | 'mysql' | 'postgres';
 
@@ -43,6 +43,27 @@ export function parseStoreUrl(url: string, setting = 'TALLY_DB_URL'): StoreAddre
   return { engine, target: engine === 'mysql' ? url.replace(/^mariadb:/, 'mysql:') : url, database };
 }
 
+/** The same server URL naming another database on that server. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/**
+ * Run administrative statements (create or drop a database) on one connection
+ * to a server, closed afterwards: an idle pool would keep a short-lived process
+ * from exiting.
+ */
+export async function onServer<T>(url: string, work: (db: Kysely<unknown>) => Promise<T>): Promise<T> {
+  const db = new Kysely<unknown>({ dialect: dialectFor(parseStoreUrl(url), 1) });
+  try {
+    return await work(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
 export function engineOf(db: { getExecutor(): { adapter: object } }): Engine {
   const adapter = db.getExecutor().adapter;
   if (adapter instanceof MysqlAdapter) return 'mysql';
@@ -51,7 +72,7 @@ export function engineOf(db: { getExecutor(): { adapter: object } }): Engine {
 }
 
 /** The query builder's dialect for an address, with each driver set so integers come back as numbers. */
-export function dialectFor(address: StoreAddress, poolSize: number): { dialect: Dialect; close?: () => void } {
+export function dialectFor(address: StoreAddress, poolSize: number): Dialect {
   if (address.engine === 'mysql') {
     const pool = createPool({
       uri: address.target,
@@ -65,7 +86,7 @@ export function dialectFor(address: StoreAddress, poolSize: number): { dialect: 
       charset: 'utf8mb4',
       connectTimeout: 5000,
     });
-    return { dialect: new MysqlDialect({ pool }) };
+    return new MysqlDialect({ pool });
   }
   if (address.engine === 'postgres') {
     const pool = new pg.Pool({
@@ -76,7 +97,7 @@ export function dialectFor(address: StoreAddress, poolSize: number): { dialect: 
     });
     // An idle connection the server dropped must not take the process down; the pool opens a new one on next use.
     pool.on('error', () => {});
-    return { dialect: new PostgresDialect({ pool }) };
+    return new PostgresDialect({ pool });
   }
   const sqlite = new Database(address.target);
   // WAL lets readers run beside the writer; NORMAL sync is durable at each checkpoint and fast enough for batch commits.
@@ -85,7 +106,7 @@ export function dialectFor(address: StoreAddress, poolSize: number): { dialect: 
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
   sqlite.defaultSafeIntegers(false);
-  return { dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) };
+  return new SqliteDialect({ database: withStatementCache(sqlite) });
 }
 
 /** bigint and numeric columns hold minor units and counts: numbers, refused if they would lose precision. */

@@ -1,11 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kysely, sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
 import type { Services } from '../../src/jobs/services.ts';
 import type { Schema } from '../../src/store/schema.ts';
-import { dialectFor, parseStoreUrl, type Engine } from '../../src/store/engines.ts';
+import { onServer, withDatabase, type Engine } from '../../src/store/engines.ts';
 import { openServices } from '../../src/wiring.ts';
 
 /**
@@ -27,25 +27,15 @@ export const testDatabasePrefix = 'tally_t_';
 let made = 0;
 const free: string[] = [];
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 async function createDatabase(engine: Engine): Promise<string> {
   const base = serverUrl[engine];
   if (!base) throw new Error(`TALLY_TEST_ENGINE=${engine} needs TALLY_TEST_${engine.toUpperCase()}_URL`);
-  // Connected only while creating: an idle pool would keep the test process from exiting.
-  const admin = new Kysely<unknown>({ dialect: dialectFor(parseStoreUrl(base), 1).dialect });
   const name = `${testDatabasePrefix}${process.pid}_${++made}`;
-  try {
+  await onServer(base, async (admin) => {
     await sql`create database ${sql.id(name)}`.execute(admin);
     // A throwaway test database needs no durable commits; on a small disk the wait for each one dominates the suite.
     if (engine === 'postgres') await sql`alter database ${sql.id(name)} set synchronous_commit = off`.execute(admin);
-  } finally {
-    await admin.destroy();
-  }
+  });
   return withDatabase(base, name);
 }
 
@@ -97,8 +87,7 @@ async function emptyStore(db: Kysely<Schema>): Promise<void> {
 export async function dropTestDatabases(): Promise<number> {
   const base = serverUrl[engineUnderTest];
   if (!base) return 0;
-  const db = new Kysely<unknown>({ dialect: dialectFor(parseStoreUrl(base), 1).dialect });
-  try {
+  return onServer(base, async (db) => {
     const names = engineUnderTest === 'mysql'
       ? (await sql<{ name: string }>`select schema_name as name from information_schema.schemata where schema_name like ${`${testDatabasePrefix}%`}`.execute(db)).rows
       : (await sql<{ name: string }>`select datname as name from pg_database where datname like ${`${testDatabasePrefix}%`}`.execute(db)).rows;
@@ -106,7 +95,5 @@ export async function dropTestDatabases(): Promise<number> {
       await sql`drop database if exists ${sql.id(name)}${engineUnderTest === 'postgres' ? sql` with (force)` : sql``}`.execute(db);
     }
     return names.length;
-  } finally {
-    await db.destroy();
-  }
+  });
 }
