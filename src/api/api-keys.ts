@@ -44,26 +44,38 @@ export async function listApiKeys(db: Kysely<Schema>): Promise<ApiKey[]> {
   return rows.map((r) => ({ id: r.id, name: r.name, role: r.role as Role, createdAt: r.created_at, revokedAt: r.revoked_at }));
 }
 
+export interface ApiKeyVerifier {
+  /** The key a secret resolved to within the trust period (null: not a valid key), or undefined when it must be read again. */
+  cached(secret: string): ApiKey | null | undefined;
+  verify(secret: string): Promise<ApiKey | null>;
+}
+
 /**
  * Resolve a presented secret to its key. Results are cached briefly so a
  * busy API does not read the key table on every request; a revocation takes
  * effect within `ttlMs`.
  */
-export function apiKeyVerifier(db: Kysely<Schema>, ttlMs = 5000) {
+export function apiKeyVerifier(db: Kysely<Schema>, ttlMs = 5000): ApiKeyVerifier {
   const cache = new Map<string, { key: ApiKey | null; until: number }>();
-  return async (secret: string): Promise<ApiKey | null> => {
-    const m = /^tly_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(secret);
-    if (!m) return null;
-    const now = Date.now();
+  const cached = (secret: string) => {
     const hit = cache.get(secret);
-    if (hit && hit.until > now) return hit.key;
-    const row = await db.selectFrom('api_keys').selectAll().where('id', '=', m[1]!).executeTakeFirst();
-    let key: ApiKey | null = null;
-    if (row && !row.revoked_at && timingSafeEqual(Buffer.from(row.secret_hash), Buffer.from(hash(secret)))) {
-      key = { id: row.id, name: row.name, role: row.role as Role, createdAt: row.created_at, revokedAt: null };
-    }
-    if (cache.size > 10_000) cache.clear();
-    cache.set(secret, { key, until: now + ttlMs });
-    return key;
+    return hit && hit.until > Date.now() ? hit.key : undefined;
+  };
+  return {
+    cached,
+    async verify(secret: string): Promise<ApiKey | null> {
+      const m = /^tly_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(secret);
+      if (!m) return null;
+      const hit = cached(secret);
+      if (hit !== undefined) return hit;
+      const row = await db.selectFrom('api_keys').selectAll().where('id', '=', m[1]!).executeTakeFirst();
+      let key: ApiKey | null = null;
+      if (row && !row.revoked_at && timingSafeEqual(Buffer.from(row.secret_hash), Buffer.from(hash(secret)))) {
+        key = { id: row.id, name: row.name, role: row.role as Role, createdAt: row.created_at, revokedAt: null };
+      }
+      if (cache.size > 10_000) cache.clear();
+      cache.set(secret, { key, until: Date.now() + ttlMs });
+      return key;
+    },
   };
 }

@@ -23,11 +23,17 @@ export function serviceMetrics(db: Kysely<Schema>) {
     },
   });
   registerOutboxLag(registry, db);
+  const requestSeries = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<string> }>();
   return {
     registry,
     observeRequest(route: string, method: string, status: number, seconds: number) {
-      requests.inc({ route, method, status: String(status) });
-      latency.observe({ route, method }, seconds);
+      // One labelled child per route, method and status, found by a string key: prom-client
+      // would otherwise hash the label object on every request.
+      const key = `${method} ${status} ${route}`;
+      let series = requestSeries.get(key);
+      if (!series) requestSeries.set(key, (series = { count: requests.labels(route, method, String(status)), latency: latency.labels(route, method) }));
+      series.count.inc();
+      series.latency.observe(seconds);
     },
     observeJob(job: string, status: string, seconds: number, counts: Record<string, number>) {
       jobRuns.inc({ job, status });

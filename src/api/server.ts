@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
@@ -12,6 +11,7 @@ import type { ApiContext } from './context.ts';
 import { idempotency } from './idempotency.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import { errorHandler, sendProblem } from './problem.ts';
+import { rateLimiter } from './rate-limit.ts';
 import { backOfficeRoutes } from './routes/back-office-routes.ts';
 import { csRoutes } from './routes/cs-routes.ts';
 import { dvdRoutes } from './routes/dvd-routes.ts';
@@ -59,26 +59,21 @@ function base(api: ApiContext, opts: ApiOptions): FastifyInstance {
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route ${req.method} ${req.url.split('?')[0]}`));
-  app.addHook('onRequest', accessControl(apiKeyVerifier(api.svc.store.db, opts.keyCacheMs ?? 5000)));
-  app.addHook('onSend', async (req, reply, payload) => {
+  // Callback hooks, not async ones: they run on every request, and each promise costs there.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
-    return payload;
+    done();
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onRequest', accessControl(apiKeyVerifier(api.svc.store.db, opts.keyCacheMs ?? 5000), rateLimiter(opts.rateLimit ?? 6000)));
+  app.addHook('onResponse', (req, reply, done) => {
     opts.metrics.observeRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
   return app;
 }
 
-async function protect(app: FastifyInstance, api: ApiContext, opts: ApiOptions): Promise<void> {
-  await app.register(rateLimit, {
-    global: true,
-    hook: 'preHandler',
-    max: opts.rateLimit ?? 6000,
-    timeWindow: 60_000,
-    keyGenerator: (req) => req.apiKey?.id ?? req.ip,
-    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'RATE_LIMITED', message: `rate limit of ${ctx.max} requests per minute for this key reached; retry after ${ctx.after}` }),
-  });
+/** Every POST route takes an Idempotency-Key (see idempotency.ts); to be called before the routes are added. */
+function idempotentPosts(app: FastifyInstance, api: ApiContext): void {
   const idem = idempotency(api.svc.store.db);
   // Only POST routes take Idempotency-Key, so only they carry its hooks; reads stay on the short path.
   app.addHook('onRoute', (route) => {
@@ -104,7 +99,7 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await protect(app, api, opts);
+  idempotentPosts(app, api);
   memberRoutes(app, api);
   csRoutes(app, api);
   backOfficeRoutes(app, api);
@@ -127,7 +122,7 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
 /** The DVD partner listener: mutual TLS, and a dvd-partner API key on top. */
 export async function buildDvdApi(api: ApiContext, opts: ApiOptions & { https: NonNullable<ApiOptions['https']> }): Promise<FastifyInstance> {
   const app = base(api, opts);
-  await protect(app, api, opts);
+  idempotentPosts(app, api);
   dvdRoutes(app, api);
   app.get('/healthz', async () => ({ status: 'ok' }));
   return app;

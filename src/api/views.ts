@@ -1,7 +1,7 @@
-import type { Invoice } from '../domain/invoice.ts';
+import { money } from '../domain/invoice-view.ts';
 import { memberStatus, primarySubscription, type Member } from '../domain/member.ts';
 
-const money = (amount: number, currency: string) => ({ amount, currency });
+export { invoiceView } from '../domain/invoice-view.ts';
 
 export function memberView(m: Member) {
   const sub = primarySubscription(m);
@@ -13,22 +13,6 @@ export function memberView(m: Member) {
     subscriptions: m.subscriptions.map((s) => ({
       id: s.id, product: s.product, plan: s.planId, status: s.status, periodStart: s.periodStart, periodEnd: s.periodEnd,
       nextBillingDate: s.nextBillingDate, cancelAtPeriodEnd: s.cancelAtPeriodEnd, pendingPlan: s.pendingPlanId,
-    })),
-  };
-}
-
-export function invoiceView(i: Invoice) {
-  const c = i.currency;
-  return {
-    id: i.id, member: i.memberId, number: i.number, subscription: i.subscriptionId, kind: i.kind, status: i.status,
-    periodStart: i.periodStart, periodEnd: i.periodEnd, issuedOn: i.issuedOn, subtotal: money(i.subtotal, c),
-    discount: money(i.discount, c), tax: money(i.tax, c), total: money(i.total, c),
-    balanceApplied: money(i.giftCardApplied + i.creditApplied, c), charged: money(i.charged, c), refunded: money(i.refunded, c),
-    nextAttemptOn: i.nextAttemptOn,
-    lines: i.lines.map((l) => ({
-      line: l.lineNo, kind: l.kind, description: l.description, plan: l.planId, periodStart: l.periodStart, periodEnd: l.periodEnd,
-      amount: money(l.amount, c), discount: money(l.discount, c), net: money(l.net, c), tax: money(l.tax, c), total: money(l.total, c),
-      taxRatePpm: l.taxRatePpm, taxName: l.taxName,
     })),
   };
 }

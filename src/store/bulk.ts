@@ -155,12 +155,11 @@ export async function upsert<T extends keyof Schema & string>(
 }
 
 /**
- * A hot read compiled once: the builder runs the first time only (and must
- * produce exactly `params`, in order), later calls bind new values to the
- * cached SQL. For per-request reads where building the query costs as much as
- * running it.
+ * A hot read's SQL, compiled once: the builder runs the first time only (and must
+ * produce exactly `params`, in order); later calls get the cached text to bind new
+ * values to. For per-request reads where building the query costs as much as running it.
  */
-export async function cachedRead<R>(db: Kysely<Schema>, key: string, params: readonly unknown[], build: () => { compile(): CompiledQuery<R> }): Promise<R[]> {
+export function readSql(db: Kysely<Schema>, key: string, params: readonly unknown[], build: () => { compile(): CompiledQuery<unknown> }): string {
   const reads = textsOf(readsByDb, db);
   let text = reads.get(key);
   if (text === undefined) {
@@ -171,7 +170,12 @@ export async function cachedRead<R>(db: Kysely<Schema>, key: string, params: rea
     text = compiledQuery.sql;
     reads.set(key, text);
   }
-  return (await db.executeQuery<R>(CompiledQuery.raw(text, [...params]))).rows;
+  return text;
+}
+
+/** Run a hot read (see readSql) on `db`, inside its transaction if it is one. */
+export async function cachedRead<R>(db: Kysely<Schema>, key: string, params: readonly unknown[], build: () => { compile(): CompiledQuery<R> }): Promise<R[]> {
+  return (await db.executeQuery<R>(CompiledQuery.raw(readSql(db, key, params, build), [...params]))).rows;
 }
 
 /**

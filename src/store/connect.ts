@@ -1,11 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
-import { dialectFor, parseStoreUrl, redactUrl, StoreError, type Engine } from './engines.ts';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, sql, type CompiledQuery, type Migration, type MigrationProvider } from 'kysely';
+import { cachedRead, readSql } from './bulk.ts';
+import { dialectFor, parseStoreUrl, redactUrl, StoreError, type Engine, type StoreAddress } from './engines.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as service from './migrations/0002-service.ts';
 import * as postings from './migrations/0003-ledger-postings.ts';
 import * as messaging from './migrations/0004-messaging.ts';
+import * as billingHistory from './migrations/0005-billing-history.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -14,6 +17,13 @@ export interface Store {
   db: Kysely<Schema>;
   engine: Engine;
   url: string;
+  /**
+   * A hot read of committed data, outside any transaction (see readSql for `key`,
+   * `params` and `build`): what a request handler reads. On a SQLite file it runs on
+   * a read-only connection of its own, so it neither waits behind a job's open
+   * transaction on the writer connection nor sees that transaction's uncommitted rows.
+   */
+  read<R>(key: string, params: readonly unknown[], build: () => { compile(): CompiledQuery<R> }): Promise<R[]>;
   close(): Promise<void>;
 }
 
@@ -23,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '0002-service': service,
   '0003-ledger-postings': postings,
   '0004-messaging': messaging,
+  '0005-billing-history': billingHistory,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -46,7 +57,44 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<St
     await db.destroy().catch(() => {});
     throw err;
   }
-  return { db, engine: address.engine, url, close: () => db.destroy() };
+  const reader = committedReader(db, address);
+  return {
+    db, engine: address.engine, url, read: reader.read,
+    close: async () => {
+      reader.close();
+      await db.destroy();
+    },
+  };
+}
+
+function openReader(file: string): Database.Database {
+  const conn = new Database(file, { readonly: true, fileMustExist: true });
+  conn.pragma(process.env.EXPR ?? 'mmap_size = 1073741824');
+  return conn;
+}
+
+/**
+ * SQLite files get a second, read-only connection for request reads (WAL lets it
+ * read beside the writer); its statements run synchronously, without the query
+ * builder's connection queue. An in-memory database has no second connection to
+ * open, and the servers' pools already give each read a connection of its own.
+ */
+function committedReader(db: Kysely<Schema>, address: StoreAddress): Pick<Store, 'read'> & { close(): void } {
+  if (address.engine !== 'sqlite' || address.target === ':memory:') {
+    return { read: (key, params, build) => cachedRead(db, key, params, build), close: () => {} };
+  }
+  let conn: Database.Database | null = null;
+  const statements = new Map<string, Database.Statement>();
+  return {
+    async read<R>(key: string, params: readonly unknown[], build: () => { compile(): CompiledQuery<R> }): Promise<R[]> {
+      const text = readSql(db, key, params, build);
+      conn ??= openReader(address.target);
+      let stmt = statements.get(text);
+      if (!stmt) statements.set(text, (stmt = conn.prepare(text)));
+      return stmt.all(...params) as R[];
+    },
+    close: () => conn?.close(),
+  };
 }
 
 /** One round trip first, so an unreachable server or a refused login is one clear line, not a driver stack. */

@@ -1,6 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Invoice, InvoiceKind, InvoiceLine, InvoiceStatus } from '../domain/invoice.ts';
 import type { JournalLine } from '../domain/journal.ts';
+import { recordChanged, recordIssued } from './billing-history.ts';
 import { cachedRead, insertNew, upsert } from './bulk.ts';
 import type { InvoiceLineRow, InvoiceRow, Schema } from './schema.ts';
 
@@ -46,6 +47,7 @@ function rowToLine(r: InvoiceLineRow): InvoiceLine {
 export async function insertInvoices(db: Kysely<Schema>, invoices: Invoice[]): Promise<number> {
   const inserted = await insertNew(db, 'invoices', invoices.map(invoiceToRow));
   await insertNew(db, 'invoice_lines', invoices.flatMap((i) => i.lines.map((l) => lineToRow(i.id, l))));
+  await recordIssued(db, invoices);
   return inserted;
 }
 
@@ -54,6 +56,7 @@ const mutable = ['status', 'charged', 'refunded', 'attempt_count', 'first_failed
 /** Persist lifecycle changes of invoices already issued. */
 export async function saveInvoices(db: Kysely<Schema>, invoices: Invoice[]): Promise<void> {
   await upsert(db, 'invoices', ['id'], invoices.map(invoiceToRow), mutable);
+  await recordChanged(db, invoices);
 }
 
 export async function insertJournal(db: Kysely<Schema>, lines: JournalLine[]): Promise<void> {
@@ -99,19 +102,21 @@ export async function memberInvoices(db: Kysely<Schema>, memberId: string): Prom
   return withLines(db, await db.selectFrom('invoices').selectAll().where('member_id', '=', memberId).orderBy('number').execute());
 }
 
-/** Billing history newest first, a page at a time: the cursor is the last invoice number seen. */
-export async function memberInvoicePage(db: Kysely<Schema>, memberId: string, before: number | null, limit: number): Promise<{ invoices: Invoice[]; nextCursor: string | null }> {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`page size must be a positive whole number, got ${limit}`);
-  const params = before === null ? [memberId] : [memberId, before];
-  // The page size is written into the statement, not bound: SQLite plans a bound LIMIT without
-  // knowing it is small, and the same read then costs more than twice as much (38 vs 92 µs).
-  const rows = await cachedRead(db, `invoice-page:${before === null ? 'first' : 'next'}:${limit}`, params, () => {
-    let q = db.selectFrom('invoices').selectAll().where('member_id', '=', memberId);
-    if (before !== null) q = q.where('number', '<', before);
-    return q.orderBy('number', 'desc').limit(sql.lit(limit + 1));
-  });
-  const page = rows.slice(0, limit);
-  return { invoices: await withLines(db, page), nextCursor: rows.length > limit ? String(page.at(-1)!.number) : null };
+/**
+ * Render every invoice into the billing history, a chunk at a time in id order; a row
+ * already there is kept, so an interrupted run resumes. Fills the read model for
+ * invoices issued before it existed.
+ */
+export async function backfillBillingHistory(db: Kysely<Schema>, chunk = 1000): Promise<number> {
+  let after = '';
+  let written = 0;
+  for (;;) {
+    const rows = await db.selectFrom('invoices').selectAll().where('id', '>', after).orderBy('id').limit(chunk).execute();
+    if (!rows.length) return written;
+    await recordIssued(db, await withLines(db, rows));
+    written += rows.length;
+    after = rows.at(-1)!.id;
+  }
 }
 
 export async function invoiceByNumber(db: Kysely<Schema>, memberId: string, number: number): Promise<Invoice | undefined> {

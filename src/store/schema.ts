@@ -5,6 +5,7 @@ export interface Schema {
   members: MemberRow;
   invoices: InvoiceRow;
   invoice_lines: InvoiceLineRow;
+  billing_history: BillingHistoryRow;
   payment_attempts: PaymentAttemptRow;
   payments: PaymentRow;
   refunds: RefundRow;
@@ -87,6 +88,20 @@ export interface InvoiceLineRow {
   total: number;
   tax_rate_ppm: number;
   tax_name: string;
+}
+
+/**
+ * The member's billing history as the API serves it: one row per invoice, keyed by
+ * member and number so a page is one range read, holding the invoice's public JSON.
+ * Derived from invoices and invoice_lines and written in the same transaction.
+ */
+export interface BillingHistoryRow {
+  member_id: string;
+  number: number;
+  /** JSON of every field but the lines; rewritten whenever the invoice changes. */
+  invoice: string;
+  /** JSON array of the lines, written when the invoice is issued. */
+  lines: string;
 }
 
 export interface PaymentAttemptRow {
