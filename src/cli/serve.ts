@@ -8,6 +8,7 @@ import { addDays, businessDate } from '../domain/calendar.ts';
 import { dailySchedule } from '../jobs/scheduler.ts';
 import type { Services } from '../jobs/services.ts';
 import { followOutbox, messagingConfigFromEnv, openMessaging, transportKind, type MessagingConfig } from '../messaging/index.ts';
+import { wholeSetting } from '../settings.ts';
 import { seedDemo } from './demo.ts';
 
 export interface ServeOptions {
@@ -23,10 +24,10 @@ export function serveOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
   const tls = env.TALLY_DVD_TLS_KEY && env.TALLY_DVD_TLS_CERT && env.TALLY_DVD_TLS_CA;
   return {
     host: env.TALLY_HOST || '127.0.0.1',
-    port: Number(env.TALLY_PORT || 3000),
-    rateLimit: Number(env.TALLY_RATE_LIMIT || 6000),
-    dvd: tls ? { port: Number(env.TALLY_DVD_PORT || 3443), key: env.TALLY_DVD_TLS_KEY!, cert: env.TALLY_DVD_TLS_CERT!, ca: env.TALLY_DVD_TLS_CA! } : null,
-    demoMembers: Number(env.TALLY_DEMO_MEMBERS ?? 10_000),
+    port: wholeSetting(env, 'TALLY_PORT', 3000, 0, 65535),
+    rateLimit: wholeSetting(env, 'TALLY_RATE_LIMIT', 6000),
+    dvd: tls ? { port: wholeSetting(env, 'TALLY_DVD_PORT', 3443, 0, 65535), key: env.TALLY_DVD_TLS_KEY!, cert: env.TALLY_DVD_TLS_CERT!, ca: env.TALLY_DVD_TLS_CA! } : null,
+    demoMembers: wholeSetting(env, 'TALLY_DEMO_MEMBERS', 10_000, 0),
     messaging: messagingConfigFromEnv(env),
   };
 }

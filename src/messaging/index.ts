@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { InvalidInput } from '../domain/errors.ts';
+import { wholeSetting } from '../settings.ts';
 import type { Schema } from '../store/schema.ts';
 import { connectBroker, type ConsumerRun } from './amqp-transport.ts';
 import { inProcessBus } from './bus.ts';
@@ -25,33 +26,25 @@ export interface MessagingConfig {
   relayLeaseMs: number;
 }
 
-function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new InvalidInput(name, `must be a whole number of at least ${min}, got "${raw}"`, raw);
-  return n;
-}
-
 /** Messaging settings from the environment; a bad value is refused here, before anything starts. */
 export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MessagingConfig {
   const url = env.TALLY_WEBHOOK_URL || null;
   const secret = env.TALLY_WEBHOOK_SECRET || null;
   if (url && !secret) throw new InvalidInput('TALLY_WEBHOOK_SECRET', 'is required when TALLY_WEBHOOK_URL is set (deliveries are always signed)');
   if (url && !/^https?:\/\/[^/]/.test(url)) throw new InvalidInput('TALLY_WEBHOOK_URL', `must be an http:// or https:// URL, got "${url}"`, url);
-  const backoff = { initialMs: whole(env, 'TALLY_RETRY_INITIAL_MS', 1000), maxMs: whole(env, 'TALLY_RETRY_MAX_MS', 60_000) };
+  const backoff = { initialMs: wholeSetting(env, 'TALLY_RETRY_INITIAL_MS', 1000), maxMs: wholeSetting(env, 'TALLY_RETRY_MAX_MS', 60_000) };
   return {
     amqpUrl: env.TALLY_AMQP_URL || null,
     amqpPrefix: env.TALLY_AMQP_PREFIX || 'tally',
-    webhook: url && secret ? { url, secret, timeoutMs: whole(env, 'TALLY_WEBHOOK_TIMEOUT_MS', 5000) } : null,
+    webhook: url && secret ? { url, secret, timeoutMs: wholeSetting(env, 'TALLY_WEBHOOK_TIMEOUT_MS', 5000) } : null,
     // Partners' endpoints are slow and rate-limited: few at once, patient retries.
-    webhookTuning: { concurrency: whole(env, 'TALLY_WEBHOOK_CONCURRENCY', 4), maxAttempts: whole(env, 'TALLY_WEBHOOK_MAX_ATTEMPTS', 8), backoff },
+    webhookTuning: { concurrency: wholeSetting(env, 'TALLY_WEBHOOK_CONCURRENCY', 4), maxAttempts: wholeSetting(env, 'TALLY_WEBHOOK_MAX_ATTEMPTS', 8), backoff },
     // Republishing to our own broker is cheap: wide, and a failure is the broker's, so fewer attempts.
     changeStreamTuning: { concurrency: 16, maxAttempts: 5, backoff },
-    relayBatchSize: whole(env, 'TALLY_RELAY_BATCH', 200),
-    relayPollMs: whole(env, 'TALLY_RELAY_POLL_MS', 1000),
+    relayBatchSize: wholeSetting(env, 'TALLY_RELAY_BATCH', 200),
+    relayPollMs: wholeSetting(env, 'TALLY_RELAY_POLL_MS', 1000),
     // How long a relay that died keeps others from taking over.
-    relayLeaseMs: whole(env, 'TALLY_RELAY_LEASE_MS', 15_000, 100),
+    relayLeaseMs: wholeSetting(env, 'TALLY_RELAY_LEASE_MS', 15_000, 100),
   };
 }
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { Ajv } from 'ajv';
+import { InvoicePage, sharedSchemas } from '../../src/api/schemas.ts';
 import { roles, type Role } from '../../src/api/api-keys.ts';
 import { testApi } from '../support/api.ts';
 
@@ -90,8 +92,21 @@ test('billing history is newest first with a cursor', async () => {
   const first = (await t.app.inject({ method: 'GET', url: '/v1/members/m1/invoices?limit=1', headers: t.auth('member-app') })).json();
   assert.equal(first.invoices.length, 1);
   assert.ok(first.nextCursor);
-  const second = (await t.app.inject({ method: 'GET', url: `/v1/members/m1/invoices?limit=1&cursor=${first.nextCursor}`, headers: t.auth('member-app') })).json();
+  const secondReply = await t.app.inject({ method: 'GET', url: `/v1/members/m1/invoices?limit=1&cursor=${first.nextCursor}`, headers: t.auth('member-app') });
+  const second = secondReply.json();
   assert.ok(second.invoices[0].number < first.invoices[0].number);
+  // The page is sent as stored JSON, not through the serializer: it must still be what the schema promises.
+  assert.match(String(secondReply.headers['content-type']), /^application\/json/);
+  const ajv = new Ajv({ strict: false });
+  for (const s of sharedSchemas) ajv.addSchema(s);
+  const validPage = ajv.compile(InvoicePage);
+  for (const page of [first, second]) assert.ok(validPage(page), JSON.stringify(validPage.errors));
+  const all = (await t.app.inject({ method: 'GET', url: '/v1/members/m1/invoices', headers: t.auth('member-app') })).json();
+  const numbers = all.invoices.map((i: { number: number }) => i.number);
+  assert.deepEqual(numbers.slice(0, 2), [first.invoices[0].number, second.invoices[0].number]);
+  assert.deepEqual(numbers, [...numbers].sort((a: number, b: number) => b - a));
+  assert.ok(validPage(all), JSON.stringify(validPage.errors));
+  assert.equal(all.nextCursor, null);
 });
 
 test('customer-service actions are audited with who, why, before and after', async () => {
@@ -114,8 +129,20 @@ test('a rate limit per key', async () => {
     const codes = [];
     for (let i = 0; i < 5; i++) codes.push((await limited.app.inject({ method: 'GET', url: '/v1/finance/job-runs', headers: limited.auth('finance') })).statusCode);
     assert.deepEqual(codes, [200, 200, 200, 429, 429]);
+    const refused = await limited.app.inject({ method: 'GET', url: '/v1/finance/job-runs', headers: limited.auth('finance') });
+    assert.equal(refused.statusCode, 429);
+    assert.match(String(refused.headers['content-type']), /application\/problem\+json/);
+    assert.match(refused.json().detail, /rate limit of 3 requests per minute for this key/);
+    assert.ok(Number(refused.headers['retry-after']) > 0 && Number(refused.headers['retry-after']) <= 60);
+    assert.equal(refused.headers['x-ratelimit-remaining'], '0');
     // Another key has its own budget.
     assert.equal((await limited.app.inject({ method: 'GET', url: '/v1/admin/job-runs', headers: limited.auth('admin') })).statusCode, 200);
+    // Without a valid key the address is the caller: guessing keys and public routes have a budget too.
+    const guesses = [];
+    for (let i = 0; i < 4; i++) guesses.push((await limited.app.inject({ method: 'GET', url: '/v1/finance/job-runs', headers: { authorization: 'Bearer tly_000000000000_guess' }, remoteAddress: '10.0.0.9' })).statusCode);
+    assert.deepEqual(guesses, [401, 401, 401, 429]);
+    assert.equal((await limited.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.0.0.9' })).statusCode, 429);
+    assert.equal((await limited.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.0.0.10' })).statusCode, 200);
   } finally {
     await limited.close();
   }

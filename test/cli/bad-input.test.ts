@@ -51,6 +51,17 @@ test('a malformed store URL is one readable line', () => {
   assert.match(r.stderr, /TALLY_DB_URL "oracle:\/\/legacy"/);
 });
 
+test('a bad service setting is one readable line naming the variable, before anything starts', () => {
+  for (const [name, value, message] of [['TALLY_RATE_LIMIT', 'lots', /TALLY_RATE_LIMIT: must be a whole number of at least 1, got "lots"/], ['TALLY_PORT', '70000', /TALLY_PORT: must be a whole number from 0 to 65535, got "70000"/]] as const) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'serve'], {
+      cwd: root, encoding: 'utf8', timeout: 30_000, env: { ...process.env, TALLY_DB_URL: 'sqlite::memory:', TALLY_DEMO_MEMBERS: '0', TALLY_LOG_LEVEL: 'silent', [name]: value },
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, message);
+  }
+});
+
 const invalid: [string, string, RegExp][] = [
   ['unknown plan', `actions:\n  - { on: 2026-01-01, do: signup, member: m1, plan: platinum }\n`, /actions\[0\]\.plan: .*unknown plan "platinum"/],
   ['unknown country', `actions:\n  - { on: 2026-01-01, do: signup, member: m1, plan: basic }\n`.replace('m1', 'm2'), /actions\[0\]\.member/],

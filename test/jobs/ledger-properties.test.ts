@@ -6,7 +6,7 @@ import { InvalidInput } from '../../src/domain/errors.ts';
 import { runDay } from '../../src/jobs/run-day.ts';
 import type { Services } from '../../src/jobs/services.ts';
 import * as ops from '../../src/operations/member-operations.ts';
-import { billingState } from '../support/state.ts';
+import { assertBillingHistoryRendersLedger, billingState } from '../support/state.ts';
 import { openTestServices } from '../support/engine.ts';
 
 const people = [
@@ -93,6 +93,8 @@ test('whatever members do, the journal balances per currency every day, nobody p
         const net = new Map<string, number>();
         for (const j of state.journal) net.set(j.currency, (net.get(j.currency) ?? 0) + j.debit - j.credit);
         assert.ok([...net.values()].every((v) => v === 0));
+        // What members read as their billing history is what the ledger holds, refunds and disputes included.
+        await assertBillingHistoryRendersLedger(svc.store);
       } finally {
         await svc.store.close();
       }

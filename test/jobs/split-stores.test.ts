@@ -6,7 +6,7 @@ import { runDay } from '../../src/jobs/run-day.ts';
 import { closeServices, type Services } from '../../src/jobs/services.ts';
 import { storesAreSplit } from '../../src/store/ledger-postings.ts';
 import { engineUnderTest, openTestServices } from '../support/engine.ts';
-import { billingState } from '../support/state.ts';
+import { assertBillingHistoryRendersLedger, billingState } from '../support/state.ts';
 
 // Small enough to crash at every single step of every day: members and ledger in two databases.
 const population = 60;
@@ -71,6 +71,7 @@ test('split stores: a crash between any two steps, then a re-run, loses no invoi
   assert.ok(storesAreSplit(reference));
   const { steps } = await runWithCrashAt(reference, null);
   const expected = await billingState(reference);
+  await assertBillingHistoryRendersLedger(reference.store);
   await closeServices(reference);
   // Splitting the stores changes where rows live, never what is billed.
   assert.deepEqual(expected, onOneStore);
