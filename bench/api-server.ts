@@ -4,11 +4,12 @@ import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { serviceMetrics } from '../src/api/metrics.ts';
+import { apiLogs } from '../src/api/logs.ts';
 import { buildApi } from '../src/api/server.ts';
 import { dailySchedule } from '../src/jobs/scheduler.ts';
 import { openServices } from '../src/wiring.ts';
 
-const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string' }, mode: { type: 'string' }, payload: { type: 'string' } } });
+const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string' }, mode: { type: 'string' }, payload: { type: 'string' }, 'log-level': { type: 'string' } } });
 const port = Number(values.port);
 
 if (values.mode === 'bare') {
@@ -21,7 +22,8 @@ if (values.mode === 'bare') {
 } else {
   const svc = await openServices({ dbUrl: values.db!, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log: pino({ level: 'silent' }) });
   const schedule = dailySchedule(svc, { owner: 'bench', firstDay: async () => null });
-  const app = await buildApi({ svc, now: () => Date.parse('2026-03-20T12:00:00Z'), schedule }, { metrics: serviceMetrics(svc.store.db), rateLimit: 100_000_000 });
+  // Logged as `tally serve` logs (one access line per request at info), formatted and written, to /dev/null.
+  const app = await buildApi({ svc, now: () => Date.parse('2026-03-20T12:00:00Z'), schedule }, { metrics: serviceMetrics(svc.store.db), rateLimit: 100_000_000, logs: apiLogs(values['log-level'] ?? 'info', pino.destination('/dev/null')) });
   await app.listen({ host: '127.0.0.1', port });
 }
 console.log('ready');

@@ -73,7 +73,7 @@ async function measure(members: number, withBound: boolean): Promise<{ seconds: 
   return { seconds, boundSeconds, rows, peakRssMb };
 }
 
-const tables = ['members', 'invoices', 'invoice_lines', 'payment_attempts', 'payments', 'journal', 'outbox', 'processor_charges'] as const;
+const tables = ['members', 'invoices', 'invoice_lines', 'billing_history', 'payment_attempts', 'payments', 'journal', 'outbox', 'processor_charges'] as const;
 
 /** Time raw multi-row inserts of the rows the jobs wrote, table by table, into a fresh database with the same schema. */
 async function rawInsertBound(src: Kysely<Schema>, members: number): Promise<{ boundSeconds: number; rows: Record<string, number> }> {

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { pino, type DestinationStream, type Logger } from 'pino';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pendingMigrations } from '../store/connect.ts';
 import { accessControl } from './access.ts';
 import { apiKeyVerifier } from './api-keys.ts';
 import type { ApiContext } from './context.ts';
 import { idempotency } from './idempotency.ts';
+import { AccessLog, type ApiLogs } from './logs.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import { errorHandler, sendProblem } from './problem.ts';
 import { rateLimiter } from './rate-limit.ts';
@@ -25,7 +25,8 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** How long a verified API key is trusted before the key table is read again (a revocation's delay). */
   keyCacheMs?: number;
-  logger?: FastifyServerOptions['loggerInstance'];
+  /** Request and access logs (see logs.ts); none when unset. */
+  logs?: ApiLogs;
   /** For the DVD partner listener: TLS with client certificates signed by `ca`. */
   https?: { key: string | Buffer; cert: string | Buffer; ca: string | Buffer };
 }
@@ -42,14 +43,9 @@ for (const s of [...sharedSchemas, InvoicePage]) {
 }
 bodyAjv.addFormat('email', /^[^\s@]+@[^\s@]+\.[^\s@]+$/);
 
-/** Request logs as JSON lines with the request id; credentials and payment tokens never reach them. */
-export function apiLogger(level: string, destination: DestinationStream = pino.destination(2)): Logger {
-  return pino({ level, redact: { paths: ['req.headers.authorization', 'req.headers["idempotency-key"]', '*.paymentToken', 'paymentToken', 'secret', '*.secret'], censor: '[redacted]' } }, destination);
-}
-
 function base(api: ApiContext, opts: ApiOptions): FastifyInstance {
   const app = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    ...(opts.logs ? { loggerInstance: opts.logs.log as FastifyBaseLogger, logController: new AccessLog(opts.logs.access) } : { logger: false }),
     bodyLimit: opts.bodyLimit ?? 64 * 1024,
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID()),
     requestIdHeader: false,

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { createApiKey, listApiKeys } from '../api/api-keys.ts';
 import type { ApiContext } from '../api/context.ts';
 import { serviceMetrics } from '../api/metrics.ts';
-import { apiLogger, buildApi, buildDvdApi } from '../api/server.ts';
+import { apiLogs } from '../api/logs.ts';
+import { buildApi, buildDvdApi } from '../api/server.ts';
 import { addDays, businessDate } from '../domain/calendar.ts';
 import { dailySchedule } from '../jobs/scheduler.ts';
 import type { Services } from '../jobs/services.ts';
@@ -60,11 +61,12 @@ export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
     onJob: (job, _date, status, seconds, counts) => metrics.observeJob(job, status, seconds, counts),
   });
   const api: ApiContext = { svc, now: Date.now, schedule };
-  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit, logger: apiLogger(svc.log.level) });
+  const logs = apiLogs(svc.log.level);
+  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit, logs });
   const url = await app.listen({ host: opts.host, port: opts.port });
   console.log(`Tally is serving on ${url} (API docs at ${url}/docs, OpenAPI at ${url}/openapi.json)`);
   const dvd = opts.dvd
-    ? await buildDvdApi(api, { metrics, rateLimit: opts.rateLimit, https: { key: readFileSync(opts.dvd.key), cert: readFileSync(opts.dvd.cert), ca: readFileSync(opts.dvd.ca) } })
+    ? await buildDvdApi(api, { metrics, rateLimit: opts.rateLimit, logs, https: { key: readFileSync(opts.dvd.key), cert: readFileSync(opts.dvd.cert), ca: readFileSync(opts.dvd.ca) } })
     : null;
   if (dvd && opts.dvd) console.log(`DVD partner API (mutual TLS) on ${await dvd.listen({ host: opts.host, port: opts.dvd.port })}`);
   else svc.log.warn('DVD partner API disabled: set TALLY_DVD_TLS_KEY, TALLY_DVD_TLS_CERT and TALLY_DVD_TLS_CA');
