@@ -12,12 +12,26 @@ declare module 'fastify' {
 }
 
 /**
+ * A name for what one request does, derived from its Idempotency-Key, for operations
+ * that record their own ids (a credit, a refund): a retry after a crash that left the
+ * key unanswered then finds the first attempt's record instead of doing it again.
+ */
+export function requestScopedId(request: FastifyRequest): string | undefined {
+  const idem = request.idempotency;
+  return idem && createHash('sha256').update(`${idem.apiKeyId}\n${idem.key}`).digest('base64url').slice(0, 22);
+}
+
+/**
  * Idempotency-Key on every POST: the first request with a key is handled and
  * its response stored; a retry with the same key and body gets that response
  * again without anything being done twice; the same key with another body is
  * refused. Keys are scoped to the API key that used them.
+ *
+ * A key whose request never answered (its process was killed) is taken over by a
+ * retry once `staleMs` has passed; operations that could repeat money movements
+ * name their records after the key (requestScopedId), so the retry finds them.
  */
-export function idempotency(db: Kysely<Schema>) {
+export function idempotency(db: Kysely<Schema>, staleMs = 60_000) {
   return {
     async before(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
       const key = request.headers['idempotency-key'];
@@ -28,7 +42,15 @@ export function idempotency(db: Kysely<Schema>) {
       const found = await db.selectFrom('idempotency_keys').selectAll().where('api_key_id', '=', apiKeyId).where('idem_key', '=', key).executeTakeFirst();
       if (found) {
         if (found.request_hash !== requestHash) throw new HttpProblem(422, 'this Idempotency-Key was used with a different request', 'Idempotency-Key');
-        if (found.status_code === null) throw new HttpProblem(409, 'a request with this Idempotency-Key is still in progress; retry shortly', 'Idempotency-Key');
+        if (found.status_code === null) {
+          const abandoned = Date.parse(found.created_at) <= Date.now() - staleMs
+            && Number((await db.updateTable('idempotency_keys').set({ created_at: new Date().toISOString() })
+              .where('api_key_id', '=', apiKeyId).where('idem_key', '=', key).where('status_code', 'is', null).where('created_at', '=', found.created_at)
+              .executeTakeFirst()).numUpdatedRows) === 1;
+          if (!abandoned) throw new HttpProblem(409, 'a request with this Idempotency-Key is still in progress; retry shortly', 'Idempotency-Key');
+          request.idempotency = { apiKeyId, key };
+          return undefined;
+        }
         return reply.code(found.status_code).header('idempotent-replayed', 'true').type(found.status_code >= 400 ? 'application/problem+json' : 'application/json').send(found.response);
       }
       const inserted = await insertNew(db, 'idempotency_keys', [

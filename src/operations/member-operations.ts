@@ -168,14 +168,26 @@ async function requireInvoice(svc: Services, memberId: string, number: number): 
  * the invoice's committed refunds, so a crash after the gateway call and
  * before our commit re-asks for the same refund instead of paying twice.
  */
-export async function refundMemberInvoice(svc: Services, memberId: string, number: number, amount: number, reason: string, on: IsoDate, audit?: AuditedBy): Promise<Member> {
+/**
+ * Refund part or all of a paid invoice. `requestId` names the refund after the request
+ * that asked for it (see requestScopedId): a retry of that request after its answer was
+ * lost then finds the refund made and refunds nothing twice.
+ */
+export async function refundMemberInvoice(svc: Services, memberId: string, number: number, amount: number, reason: string, on: IsoDate, audit?: AuditedBy, requestId?: string): Promise<Member> {
   if (!reason.trim()) throw new InvalidInput('reason', 'a reason is required');
   return onMember(svc, memberId, async (found, bookOn) => {
     const member = existing(found, memberId);
     const invoice = await requireInvoice(svc, memberId, number);
     const { db } = svc.store;
-    const done = await db.selectFrom('refunds').select((eb) => eb.fn.countAll<number>().as('n')).where('invoice_id', '=', invoice.id).executeTakeFirstOrThrow();
-    const refundId = `refund:${invoice.id}:${Number(done.n) + 1}`;
+    let refundId: string;
+    if (requestId) {
+      refundId = `refund:${invoice.id}:request:${requestId}`;
+      const made = await db.selectFrom('refunds').select('id').where('id', '=', refundId).executeTakeFirst();
+      if (made) throw new InvalidInput('Idempotency-Key', `this request's refund of invoice ${number} was already made`, requestId);
+    } else {
+      const done = await db.selectFrom('refunds').select((eb) => eb.fn.countAll<number>().as('n')).where('invoice_id', '=', invoice.id).executeTakeFirstOrThrow();
+      refundId = `refund:${invoice.id}:${Number(done.n) + 1}`;
+    }
     const r = refundInvoice(invoice, amount, on, refundId);
     const payment = await db.selectFrom('payments').select('reference').where('invoice_id', '=', invoice.id).orderBy('paid_on', 'desc').executeTakeFirstOrThrow();
     const outcome = await svc.gateway.refund({ key: refundId, chargeReference: payment.reference, amount, currency: invoice.currency });

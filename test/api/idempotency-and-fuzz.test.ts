@@ -41,6 +41,47 @@ test('a refund retried with its key refunds once', async () => {
   assert.equal((await t.svc.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'invoice.refunded').execute()).length, 1);
 });
 
+test('a key whose request died before answering is taken over by a retry after a minute, and a credit or refund it made is not made again', async () => {
+  const { db } = t.svc.store;
+  const headers = (key: string) => ({ ...t.auth('cs-agent'), 'idempotency-key': key });
+  const credit = { amount: 250, currency: 'EUR', reason: 'outage goodwill' };
+  const refund = { invoice: 1, amount: 100, currency: 'EUR', reason: 'price promise' };
+  const balance = async () => (await t.app.inject({ method: 'GET', url: '/v1/members/m1', headers: t.auth('member-app') })).json().creditBalance.amount as number;
+  // The process is killed after the operation committed and before its answer was stored: the key stays "in progress".
+  const dieBeforeAnswering = (key: string, agoMs: number) => db.updateTable('idempotency_keys')
+    .set({ status_code: null, response: null, created_at: new Date(Date.now() - agoMs).toISOString() }).where('idem_key', '=', key).execute();
+
+  const before = await balance();
+  assert.equal((await t.app.inject({ method: 'POST', url: '/v1/cs/members/m1/credits', headers: headers('lost-credit'), payload: credit })).statusCode, 200);
+  await dieBeforeAnswering('lost-credit', 5_000);
+  assert.equal((await t.app.inject({ method: 'POST', url: '/v1/cs/members/m1/credits', headers: headers('lost-credit'), payload: credit })).statusCode, 409, 'a key in progress for seconds may still be answered');
+  await dieBeforeAnswering('lost-credit', 120_000);
+  const retried = await t.app.inject({ method: 'POST', url: '/v1/cs/members/m1/credits', headers: headers('lost-credit'), payload: credit });
+  assert.equal(retried.statusCode, 422, retried.body);
+  assert.match(retried.json().detail, /already granted/);
+  assert.equal(await balance(), before + 250, 'credited once');
+  // The refusal is the key's answer from now on.
+  assert.equal((await t.app.inject({ method: 'POST', url: '/v1/cs/members/m1/credits', headers: headers('lost-credit'), payload: credit })).headers['idempotent-replayed'], 'true');
+
+  const refunds = async () => (await db.selectFrom('refunds').select('id').where('member_id', '=', 'm1').execute()).length;
+  const refundsBefore = await refunds();
+  assert.equal((await t.app.inject({ method: 'POST', url: '/v1/cs/members/m1/refunds', headers: headers('lost-refund'), payload: refund })).statusCode, 200);
+  await dieBeforeAnswering('lost-refund', 120_000);
+  const again = await t.app.inject({ method: 'POST', url: '/v1/cs/members/m1/refunds', headers: headers('lost-refund'), payload: refund });
+  assert.equal(again.statusCode, 422, again.body);
+  assert.equal(await refunds(), refundsBefore + 1, 'refunded once');
+
+  // A request that died before doing anything is simply done by the retry: its key's row (made here
+  // from another key's, for the same request) is in progress, and no credit carries the key's name.
+  assert.equal((await t.app.inject({ method: 'POST', url: '/v1/cs/members/m1/credits', headers: headers('template'), payload: credit })).statusCode, 200);
+  await dieBeforeAnswering('template', 120_000);
+  await db.updateTable('idempotency_keys').set({ idem_key: 'died-early' }).where('idem_key', '=', 'template').execute();
+  const beforeEarly = await balance();
+  const fresh = await t.app.inject({ method: 'POST', url: '/v1/cs/members/m1/credits', headers: headers('died-early'), payload: credit });
+  assert.equal(fresh.statusCode, 200, fresh.body);
+  assert.equal(await balance(), beforeEarly + 250);
+});
+
 test('the same key with a different body is refused with 422 naming the header', async () => {
   const headers = { ...t.auth('member-app'), 'idempotency-key': 'k-2' };
   assert.equal((await t.app.inject({ method: 'POST', url: '/v1/members/m1/gift-cards', headers, payload: { code: 'GIFT-AAAA', amount: 500, currency: 'EUR' } })).statusCode, 200);

@@ -9,6 +9,7 @@ import * as ops from '../../operations/member-operations.ts';
 import { invoiceByNumber, memberInvoices } from '../../store/ledger.ts';
 import { loadMember } from '../../store/members.ts';
 import { auditTrail } from '../audit.ts';
+import { requestScopedId } from '../idempotency.ts';
 import type { ApiContext } from '../context.ts';
 import { CreditBody, errors, MemberParams, RefundBody } from '../schemas.ts';
 import { invoiceView, memberView } from '../views.ts';
@@ -89,7 +90,9 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
     const b = req.body as Static<typeof CreditBody>;
     const { member, on } = await current(id);
     assertSameCurrency(member, b.currency);
-    return memberView(await ops.grantCredit(api.svc, id, `credit-${randomUUID()}`, b.amount, b.reason, on, by(req, 'credit.granted', b.reason, b)));
+    // Named after the Idempotency-Key when there is one: a retry of a request whose answer was lost finds the credit granted.
+    const creditId = `credit-${requestScopedId(req) ?? randomUUID()}`;
+    return memberView(await ops.grantCredit(api.svc, id, creditId, b.amount, b.reason, on, by(req, 'credit.granted', b.reason, b)));
   });
 
   app.post('/v1/cs/members/:id/refunds', {
@@ -101,6 +104,6 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
     const { on } = await current(id);
     const invoice = await invoiceByNumber(db, id, b.invoice);
     if (invoice && invoice.currency !== b.currency) throw new InvalidInput('currency', `invoice ${b.invoice} is in ${invoice.currency}, not ${b.currency}`, b.currency);
-    return memberView(await ops.refundMemberInvoice(api.svc, id, b.invoice, b.amount, b.reason, on, by(req, 'invoice.refunded', b.reason, b)));
+    return memberView(await ops.refundMemberInvoice(api.svc, id, b.invoice, b.amount, b.reason, on, by(req, 'invoice.refunded', b.reason, b), requestScopedId(req)));
   });
 }
