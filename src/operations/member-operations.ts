@@ -167,11 +167,9 @@ async function requireInvoice(svc: Services, memberId: string, number: number): 
  * Refund part or all of what the payment method paid. The gateway key counts
  * the invoice's committed refunds, so a crash after the gateway call and
  * before our commit re-asks for the same refund instead of paying twice.
- */
-/**
- * Refund part or all of a paid invoice. `requestId` names the refund after the request
- * that asked for it (see requestScopedId): a retry of that request after its answer was
- * lost then finds the refund made and refunds nothing twice.
+ * With `requestId` the refund is named after the request that asked for it
+ * (see requestScopedId) instead: a retry of that request after its answer was
+ * lost finds the refund made and refunds nothing twice.
  */
 export async function refundMemberInvoice(svc: Services, memberId: string, number: number, amount: number, reason: string, on: IsoDate, audit?: AuditedBy, requestId?: string): Promise<Member> {
   if (!reason.trim()) throw new InvalidInput('reason', 'a reason is required');
