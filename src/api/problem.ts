@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidInput, NotFound } from '../domain/errors.ts';
+import { GatewayUnavailable } from '../payments/gateway.ts';
 
 /** RFC 9457 problem details; `field` names the offending input, as the product promises for every 4xx. */
 export interface Problem {
@@ -57,6 +58,7 @@ export function errorHandler(error: FastifyError & { validationContext?: string;
   if (error instanceof HttpProblem) return sendProblem(reply, error.status, error.message, error.field);
   if (error instanceof NotFound) return sendProblem(reply, 404, error.message, error.field);
   if (error instanceof InvalidInput) return sendProblem(reply, 422, error.message, error.field);
+  if (error instanceof GatewayUnavailable) return sendProblem(reply.header('retry-after', 30), 503, error.message);
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -1,10 +1,11 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { MAX_MINOR_UNITS } from '../domain/money.ts';
 
 // One set of schemas validates requests, shapes responses and generates the OpenAPI document.
 
 export const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'calendar date YYYY-MM-DD' });
-export const MinorUnits = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'integer amount in the currency\'s minor units' });
-export const PositiveMinorUnits = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'integer amount in the currency\'s minor units' });
+export const MinorUnits = Type.Integer({ minimum: 0, maximum: MAX_MINOR_UNITS, description: 'integer amount in the currency\'s minor units, at most 10^12' });
+export const PositiveMinorUnits = Type.Integer({ minimum: 1, maximum: MAX_MINOR_UNITS, description: 'integer amount in the currency\'s minor units, at most 10^12' });
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' });
 export const Money = Type.Object({ amount: Type.Integer(), currency: Currency }, { additionalProperties: false, $id: 'Money' });
 const MoneyRef = Type.Ref('Money');

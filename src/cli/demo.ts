@@ -1,9 +1,11 @@
+import { hostname } from 'node:os';
 import { MultiBar, Presets } from 'cli-progress';
-import { addDays, billingDate, type IsoDate } from '../domain/calendar.ts';
+import { addDays, billingDate, businessDate, type IsoDate } from '../domain/calendar.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import { newMember, signup, withSubscription, type Member } from '../domain/member.ts';
 import { formatMinor } from '../domain/money.ts';
 import type { RevenueReport } from '../domain/revenue.ts';
+import { withLocks } from '../jobs/job-lock.ts';
 import { runDay } from '../jobs/run-day.ts';
 import type { Services } from '../jobs/services.ts';
 import * as ops from '../operations/member-operations.ts';
@@ -212,10 +214,17 @@ export async function runDemo(svc: Services, opts: { members: number; days: numb
   say(`billing ${opts.days} days from ${first} on ${svc.store.url}`);
   const bar = bars?.create(opts.days, 0, { date: first });
   let last: RevenueReport | undefined;
+  const today = businessDate(Date.now(), svc.reportingTimeZone);
   for (let i = 0; i < opts.days; i++) {
     const date = addDays(first, i);
+    if (date >= today) {
+      // A revenue day closes only once it is over: the demo bills the past, up to yesterday.
+      say(`stopping before ${date}: a business day is closed only once it is over (today is ${today} in ${svc.reportingTimeZone})`);
+      break;
+    }
     const act = await demoActivity(svc, date, opts.members);
-    const day = await runDay(svc, date);
+    // The same leases as tally run-day: a second demo (or the service's schedule) on this store waits its turn or is refused, never runs the day twice.
+    const day = await withLocks(svc.store.db, ['renew', 'collect', 'report-revenue'], `${hostname()}:${process.pid} (tally demo)`, () => runDay(svc, date));
     last = day.revenue;
     const r = day.renew.counts;
     const c = day.collect.counts;

@@ -7,6 +7,7 @@ import { revenueCsv } from '../domain/revenue.ts';
 import { runCollection } from '../jobs/collect.ts';
 import { runRenewal } from '../jobs/renew.ts';
 import { runRevenueReport } from '../jobs/revenue-report.ts';
+import { JobBusy, withLocks } from '../jobs/job-lock.ts';
 import { runDay } from '../jobs/run-day.ts';
 import { listRuns } from '../jobs/run-record.ts';
 import { closeServices, type Services } from '../jobs/services.ts';
@@ -47,6 +48,15 @@ environment: TALLY_DB_URL (default sqlite:var/tally.db; or mysql://USER:PASS@HOS
   TALLY_WEBHOOK_TIMEOUT_MS (5000), TALLY_WEBHOOK_CONCURRENCY (4), TALLY_WEBHOOK_MAX_ATTEMPTS (8),
   TALLY_RETRY_INITIAL_MS (1000), TALLY_RETRY_MAX_MS (60000), TALLY_RELAY_BATCH (200), TALLY_RELAY_POLL_MS (1000),
   TALLY_RELAY_LEASE_MS (15000)`;
+
+/**
+ * Batch jobs from the command line take the same leases as the service's schedule: a
+ * second run of a job already running anywhere is refused in one line (JobBusy, exit 75)
+ * instead of doing the work twice and reporting it twice.
+ */
+function leased<T>(svc: Services, jobs: string[], work: () => Promise<T>): Promise<T> {
+  return withLocks(svc.store.db, jobs, `${hostname()}:${process.pid} (tally ${jobs.join('+')})`, work);
+}
 
 /** A usage mistake: one line on stderr and exit code 2. */
 class UsageError extends Error {}
@@ -119,11 +129,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'renew':
     case 'collect': {
       const date = dateOption(values);
-      const result = await withServices((svc) => {
+      const result = await withServices((svc) => leased(svc, [command], () => {
         const run = command === 'renew' ? runRenewal : runCollection;
         const progress = jobProgress(svc, command, date);
         return run(svc, date, { onProgress: progress.tick }).finally(progress.stop);
-      });
+      }));
       console.log(JSON.stringify({ job: command, date, ...result }));
       return 0;
     }
@@ -132,13 +142,13 @@ export async function main(argv: string[]): Promise<number> {
       const date = dateOption(values, true);
       const format = option(values, 'format') ?? 'json';
       if (format !== 'json' && format !== 'csv') throw new UsageError(`--format must be json or csv, got "${format}"`);
-      const report = await withServices((svc) => runRevenueReport(svc, date));
+      const report = await withServices((svc) => leased(svc, ['report-revenue'], () => runRevenueReport(svc, date)));
       emit(format === 'csv' ? revenueCsv(report) : JSON.stringify(report, null, 2) + '\n', option(values, 'out'));
       return report.balanced ? 0 : 1;
     }
     case 'run-day': {
       const date = dateOption(values);
-      const day = await withServices((svc) => runDay(svc, date));
+      const day = await withServices((svc) => leased(svc, ['renew', 'collect', 'report-revenue'], () => runDay(svc, date)));
       console.log(JSON.stringify({ date, renew: day.renew.counts, collect: day.collect.counts, balanced: day.revenue.balanced }));
       return day.revenue.balanced ? 0 : 1;
     }
@@ -251,7 +261,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Bad input is one readable line and a non-zero exit; anything else is a bug and keeps its stack. */
+/** Bad input is one readable line and exit 2; a job already running elsewhere one line and exit 75; a bug one line and exit 70. */
 export async function runCli(argv: string[]): Promise<void> {
   try {
     process.exitCode = await main(argv);
@@ -266,7 +276,15 @@ export async function runCli(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`tally: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    if (err instanceof JobBusy) {
+      // EX_TEMPFAIL: nothing is wrong with the request; try again once the other run is done.
+      process.stderr.write(`tally: ${err.message}\n`);
+      process.exitCode = 75;
+      return;
+    }
+    // A bug, not the user's doing: one line for the user; the stack goes to the structured log at debug level.
+    process.stderr.write(`tally: internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)} (set TALLY_LOG_LEVEL=debug for details)\n`);
+    if (process.env.TALLY_LOG_LEVEL === 'debug' || process.env.TALLY_LOG_LEVEL === 'trace') process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
     process.exitCode = 70;
   }
 }

@@ -3,7 +3,7 @@ import { addDays, billingDate } from './calendar.ts';
 import type { CatalogIndex, Product } from './catalog.ts';
 import { InvalidInput } from './errors.ts';
 import { event, type DomainEvent } from './events.ts';
-import { assertMinorUnits } from './money.ts';
+import { addToBalance, assertMinorUnits } from './money.ts';
 
 export type SubscriptionStatus = 'trial' | 'active' | 'past_due' | 'on_hold' | 'cancelled';
 export type MemberStatus = SubscriptionStatus;
@@ -192,19 +192,17 @@ export function updatePaymentMethod(member: Member, token: string, on: IsoDate):
 }
 
 export function addGiftCardBalance(member: Member, amount: number, currency: string, on: IsoDate, code: string): MemberChange {
-  assertMinorUnits(amount, 'amount');
   assertSameCurrency(member, currency);
   return {
-    member: { ...member, giftCardBalance: member.giftCardBalance + amount },
+    member: { ...member, giftCardBalance: addToBalance(member.giftCardBalance, amount, 'amount', 'gift-card balance') },
     events: [event('gift_card.redeemed', member.id, on, code, { code, amount, currency })],
   };
 }
 
 export function grantCredit(member: Member, amount: number, reason: string, on: IsoDate, creditId: string): MemberChange {
-  assertMinorUnits(amount, 'amount');
   if (!reason.trim()) throw new InvalidInput('reason', 'a reason is required');
   return {
-    member: { ...member, creditBalance: member.creditBalance + amount },
+    member: { ...member, creditBalance: addToBalance(member.creditBalance, amount, 'amount', 'credit balance') },
     events: [event('credit.granted', member.id, on, creditId, { amount, currency: member.currency, reason })],
   };
 }

@@ -163,13 +163,30 @@ export function allocate(amount: number, weights: number[]): number[] {
 }
 
 /** Checks that a value is a usable amount and returns it typed. */
+/**
+ * The largest amount or balance Tally stores: 10^12 minor units (10 billion dollars or
+ * euros, a trillion yen, a billion dinars). Far below 2^53, so any sum of a few thousand
+ * of them is still exact in a JavaScript number, and far inside every engine's bigint.
+ */
+export const MAX_MINOR_UNITS = 1_000_000_000_000;
+
 export function assertMinorUnits(amount: unknown, field: string, opts: { allowZero?: boolean } = {}): number {
   if (typeof amount !== 'number' || !Number.isSafeInteger(amount)) {
     throw new InvalidInput(field, `must be a whole number of minor units, got ${show(amount)}`, amount);
   }
   if (amount < 0) throw new InvalidInput(field, `must not be negative, got ${show(amount)}`, amount);
   if (amount === 0 && !opts.allowZero) throw new InvalidInput(field, `must be greater than zero, got ${show(amount)}`, amount);
+  if (amount > MAX_MINOR_UNITS) throw new InvalidInput(field, `must be at most ${MAX_MINOR_UNITS} minor units, got ${show(amount)}`, amount);
   return amount;
+}
+
+/** `balance + amount`, refused when the balance would pass MAX_MINOR_UNITS. */
+export function addToBalance(balance: number, amount: number, field: string, what: string): number {
+  const total = balance + assertMinorUnits(amount, field);
+  if (total > MAX_MINOR_UNITS) {
+    throw new InvalidInput(field, `would take the ${what} to ${total}, past the maximum of ${MAX_MINOR_UNITS} minor units`, amount);
+  }
+  return total;
 }
 
 /**

@@ -17,6 +17,19 @@ export function refundable(invoice: Invoice): number {
   return invoice.status === 'paid' || invoice.status === 'partially_refunded' ? invoice.charged - invoice.refunded : 0;
 }
 
+/**
+ * Check a refund intent against what is still refundable once the intents already
+ * reserved (recorded, not yet answered by the gateway) are set aside.
+ */
+export function reserveRefund(invoice: Invoice, amount: number, reserved: number): void {
+  assertMinorUnits(amount, 'amount');
+  const max = refundable(invoice) - reserved;
+  if (amount > max) {
+    const pending = reserved ? ` (${reserved} more is reserved by refunds in progress)` : '';
+    throw new InvalidInput('amount', `refund of ${amount} exceeds the ${Math.max(0, max)} refundable on invoice ${invoice.number} of member "${invoice.memberId}"${pending}`, amount);
+  }
+}
+
 export function refundInvoice(invoice: Invoice, amount: number, on: IsoDate, refundId: string): RefundResult {
   assertMinorUnits(amount, 'amount');
   const max = refundable(invoice);

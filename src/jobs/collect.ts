@@ -5,8 +5,10 @@ import { paymentEntries, writeOffEntries, type JournalLine } from '../domain/jou
 import type { Member } from '../domain/member.ts';
 import type { ChargeRequest, GatewayOutcome } from '../payments/gateway.ts';
 import { invoicesDue, type InvoiceCursor } from '../store/ledger.ts';
+import { settlePendingRefunds } from '../operations/member-operations.ts';
 import { applyPendingPostings, commitMemberChange } from '../store/ledger-postings.ts';
-import { loadMembers, retryOnConflict, saveMembers } from '../store/members.ts';
+import { loadMembers, saveMembers } from '../store/members.ts';
+import { inChunkOrOneByOne } from './chunk-commit.ts';
 import type { PaymentAttemptRow, PaymentRow } from '../store/schema.ts';
 import { bookingDate } from './booking.ts';
 import { recordRun } from './run-record.ts';
@@ -31,9 +33,11 @@ export async function runCollection(svc: Services, date: string, opts: JobOption
   const { db } = svc.store;
   return recordRun(db, 'collect', date, async () => {
     await applyPendingPostings(svc, opts.checkpoint);
+    // Refund intents whose answer was never booked (a crash, a lost answer) are settled by looking their keys up.
+    const refundsSettled = await settlePendingRefunds(svc, date);
     const chunkSize = opts.chunkSize ?? 1000;
     const businessDate = await bookingDate(db, date);
-    const counts = { invoices: 0, paid: 0, failed: 0, unknown: 0 };
+    const counts = { invoices: 0, paid: 0, failed: 0, unknown: 0, refundsSettled };
     let cursor: InvoiceCursor | null = null;
     for (;;) {
       const page = await invoicesDue(db, date, cursor, chunkSize);
@@ -45,7 +49,12 @@ export async function runCollection(svc: Services, date: string, opts: JobOption
       const members = await loadMembers(svc.memberStore.db, ids);
       const outcomes = await chargeAll(svc, invoices, members, opts);
       // Outcomes are known; on a version conflict only the members are read again.
-      const done = await retryOnConflict(async (attempt) => settleChunk(svc, invoices, attempt === 1 ? members : await loadMembers(svc.memberStore.db, ids), outcomes, date, businessDate, opts));
+      const done = await inChunkOrOneByOne(ids, async (some, attempt) => {
+        const mine = new Set(some);
+        const picked = invoices.flatMap((inv, i) => (mine.has(inv.memberId) ? [i] : []));
+        const fresh = attempt === 1 && some.length === ids.length ? members : await loadMembers(svc.memberStore.db, some);
+        return settleChunk(svc, picked.map((i) => invoices[i]!), fresh, picked.map((i) => outcomes[i]!), date, businessDate, opts);
+      }, (a, b) => ({ paid: a.paid + b.paid, failed: a.failed + b.failed, unknown: a.unknown + b.unknown }));
       counts.invoices += invoices.length;
       counts.paid += done.paid;
       counts.failed += done.failed;

@@ -5,7 +5,8 @@ import { invoiceIssuedEntries } from '../domain/journal.ts';
 import type { Member } from '../domain/member.ts';
 import { renewMember } from '../domain/renewal.ts';
 import { applyPendingPostings, commitMemberChange } from '../store/ledger-postings.ts';
-import { dueMembers, loadMembers, retryOnConflict, saveMembers, type DueCursor } from '../store/members.ts';
+import { dueMembers, loadMembers, saveMembers, type DueCursor } from '../store/members.ts';
+import { inChunkOrOneByOne } from './chunk-commit.ts';
 import { bookingDate } from './booking.ts';
 import { recordRun } from './run-record.ts';
 import { chunkCommitted, type JobError, type JobOptions, type JobResult, type Services } from './services.ts';
@@ -31,11 +32,11 @@ export async function runRenewal(svc: Services, date: string, opts: JobOptions =
       const page = await dueMembers(members, date, cursor, chunkSize);
       if (!page.cursor) break;
       cursor = page.cursor;
-      const done = await retryOnConflict(async (attempt) => {
+      const done = await inChunkOrOneByOne(page.members.map((m) => m.id), async (ids, attempt) => {
         // Someone changed a member between our read and write: read the chunk again and redo it.
-        const chunk = attempt === 1 ? page.members : [...(await loadMembers(members, page.members.map((m) => m.id))).values()];
+        const chunk = attempt === 1 && ids.length === page.members.length ? page.members : [...(await loadMembers(members, ids)).values()];
         return renewChunk(svc, chunk, date, businessDate, errors, opts);
-      });
+      }, (a, b) => ({ members: a.members + b.members, invoices: a.invoices + b.invoices }));
       counts.members += done.members;
       counts.invoices += done.invoices;
       await chunkCommitted(opts, 'renew.chunk-committed', counts.members);

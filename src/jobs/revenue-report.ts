@@ -1,3 +1,5 @@
+import { addDays, businessDate, parseIsoDate } from '../domain/calendar.ts';
+import { InvalidInput } from '../domain/errors.ts';
 import { revenueReport, type JournalTotal, type RevenueReport } from '../domain/revenue.ts';
 import { recordRun } from './run-record.ts';
 import type { Services } from './services.ts';
@@ -11,6 +13,11 @@ import { applyPendingPostings } from '../store/ledger-postings.ts';
  */
 export async function runRevenueReport(svc: Services, date: string): Promise<RevenueReport> {
   const { db } = svc.store;
+  // Closing a day that is not over would freeze it before its bookings arrive and push every later one past it.
+  const today = businessDate((svc.clock ?? Date.now)(), svc.reportingTimeZone);
+  if (parseIsoDate(date, 'date') >= today) {
+    throw new InvalidInput('date', `business day ${date} is not over yet in ${svc.reportingTimeZone} (today is ${today}); it can be closed from ${addDays(date, 1)}`, date);
+  }
   let report: RevenueReport | undefined;
   await recordRun(db, 'report-revenue', date, async () => {
     // Postings a crash left in the member store belong to the journal being closed.

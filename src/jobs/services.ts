@@ -17,6 +17,8 @@ export interface Services extends Stores {
   log: Logger;
   /** Time zone whose calendar days are the revenue business days. */
   reportingTimeZone: string;
+  /** Now, in epoch milliseconds (Date.now unless a test clock drives it, as in scenarios): a revenue day closes only once it is over. */
+  clock?: () => number;
 }
 
 export interface JobOptions {

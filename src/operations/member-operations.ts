@@ -9,19 +9,22 @@ import {
 } from '../domain/journal.ts';
 import * as rules from '../domain/member.ts';
 import type { Discount, Member, NewMember } from '../domain/member.ts';
-import { currencyExponent } from '../domain/money.ts';
+import { assertMinorUnits, currencyExponent } from '../domain/money.ts';
+import { GatewayUnavailable, type GatewayOutcome } from '../payments/gateway.ts';
 import { changePlan } from '../domain/plan-change.ts';
-import { chargeback, chargebackFee, refundInvoice } from '../domain/refund.ts';
+import { chargeback, chargebackFee, refundInvoice, reserveRefund } from '../domain/refund.ts';
 import { bookingDate } from '../jobs/booking.ts';
 import type { Services } from '../jobs/services.ts';
-import { invoiceByNumber, memberInvoices } from '../store/ledger.ts';
+import { invoiceById, invoiceByNumber, memberInvoices } from '../store/ledger.ts';
 import { applyPendingPostings, commitMemberChange, type LedgerPosting } from '../store/ledger-postings.ts';
-import { loadMember, retryOnConflict, saveMembers } from '../store/members.ts';
+import { claimForMember, loadMember, retryOnConflict, saveMembers, serializedByMember, type Claim } from '../store/members.ts';
 
-/** Everything one operation on one member writes: the member, and what it posts to the ledger. */
+/** Everything one operation on one member writes: the member, what it posts to the ledger, and what it claims. */
 interface Change extends LedgerPosting {
   member: Member;
   events: DomainEvent[];
+  /** Values unique across members, claimed in the member's commit (see claimForMember); one already held refuses the change. */
+  claims?: (Claim & { field: string; taken: string })[];
 }
 
 /**
@@ -39,16 +42,22 @@ export interface AuditedBy {
 
 /**
  * Read the member once, decide in memory, write once: the whole operation
- * commits together or not at all, and is redone on a fresh read if someone
- * else wrote the member in between.
+ * commits together or not at all. Operations on one member in this process
+ * queue behind each other; a writer elsewhere (another process, a job chunk)
+ * is caught by the version check and the operation is redone on a fresh read
+ * after a random pause.
  */
 async function onMember(svc: Services, memberId: string, decide: (member: Member | undefined, bookOn: IsoDate) => Promise<Change>, on: IsoDate, audit?: AuditedBy): Promise<Member> {
-  // Decisions read the ledger (was this gift card redeemed, how many refunds): a posting a crash left behind must be there first.
-  await applyPendingPostings(svc, svc.checkpoint);
-  return retryOnConflict(async () => {
+  return serializedByMember(memberId, () => retryOnConflict(async () => {
     const member = await loadMember(svc.memberStore.db, memberId);
-    const { member: changed, ...posting } = await decide(member, await bookingDate(svc.store.db, on));
+    // Decisions read the ledger (was this invoice refunded, how many refunds): a posting committed
+    // with the member version just read, but not applied yet (a crash, or a writer still at it), goes first.
+    await applyPendingPostings(svc, svc.checkpoint);
+    const { member: changed, claims, ...posting } = await decide(member, await bookingDate(svc.store.db, on));
     await commitMemberChange(svc, async (trx) => {
+      const taken = await claimForMember(trx, memberId, claims ?? []);
+      const refused = claims?.find((c) => taken.some((t) => t.scope === c.scope && t.claim === c.claim));
+      if (refused) throw new InvalidInput(refused.field, refused.taken, refused.claim);
       await saveMembers(trx, [changed]);
       if (audit) {
         await trx.insertInto('audit_log').values({
@@ -58,7 +67,7 @@ async function onMember(svc: Services, memberId: string, decide: (member: Member
       }
     }, posting, svc.checkpoint);
     return { ...changed, version: changed.version + 1 };
-  });
+  }));
 }
 
 function existing(member: Member | undefined, memberId: string): Member {
@@ -119,15 +128,22 @@ export async function updatePaymentMethod(svc: Services, memberId: string, token
   }, on);
 }
 
-/** A gift card sold (cash in, a liability) and redeemed into the member's balance in the member's currency. */
+/**
+ * A gift card sold (cash in, a liability) and redeemed into the member's balance in the
+ * member's currency. The code is claimed in the member's commit: two members racing for
+ * one code cannot both be credited.
+ */
 export async function redeemGiftCard(svc: Services, memberId: string, code: string, amount: number, currency: string, on: IsoDate): Promise<Member> {
+  const taken = `gift card "${code}" was already redeemed`;
   return onMember(svc, memberId, async (found, bookOn) => {
     const member = existing(found, memberId);
+    // Codes redeemed before claims existed live only in the ledger's gift_cards (on split stores).
     const card = await svc.store.db.selectFrom('gift_cards').select('code').where('code', '=', code).executeTakeFirst();
-    if (card) throw new InvalidInput('code', `gift card "${code}" was already redeemed`, code);
+    if (card) throw new InvalidInput('code', taken, code);
     const change = rules.addGiftCardBalance(member, amount, currency, on, code);
     return {
       ...change,
+      claims: [{ scope: 'gift-card', claim: code, field: 'code', taken }],
       giftCards: [{ code, amount, currency, sold_on: on, member_id: memberId, redeemed_on: on }],
       journal: giftCardSoldEntries({ memberId, country: member.country, currency }, code, amount, bookOn),
     };
@@ -164,40 +180,112 @@ async function requireInvoice(svc: Services, memberId: string, number: number): 
 }
 
 /**
- * Refund part or all of what the payment method paid. The gateway key counts
- * the invoice's committed refunds, so a crash after the gateway call and
- * before our commit re-asks for the same refund instead of paying twice.
- * With `requestId` the refund is named after the request that asked for it
- * (see requestScopedId) instead: a retry of that request after its answer was
- * lost finds the refund made and refunds nothing twice.
+ * Refund part or all of what the payment method paid, in three steps:
+ * 1. the intent: a `pending` refund row reserving the amount against what is still
+ *    refundable, committed with the member's version check (so two racing refunds
+ *    cannot both reserve the same money) before any money moves;
+ * 2. the gateway call under the intent's id as idempotency key;
+ * 3. the outcome: the refund, the invoice, the journal and the events, booked with
+ *    the member's version check again.
+ * A crash or a lost race after step 1 leaves a pending intent, settled by
+ * `settlePendingRefunds` (collection runs it) or by a retry of the same request:
+ * both look the key up at the gateway and never move money without the intent.
+ *
+ * With `requestId` the refund is named after the request that asked for it (see
+ * requestScopedId): a retry of that request after its answer was lost finds the
+ * refund made and refunds nothing twice. Without it, ids count the invoice's
+ * refunds, intents included, which the member's version check keeps unique.
  */
 export async function refundMemberInvoice(svc: Services, memberId: string, number: number, amount: number, reason: string, on: IsoDate, audit?: AuditedBy, requestId?: string): Promise<Member> {
   if (!reason.trim()) throw new InvalidInput('reason', 'a reason is required');
-  return onMember(svc, memberId, async (found, bookOn) => {
+  assertMinorUnits(amount, 'amount');
+  const { db } = svc.store;
+  let refundId = '';
+  let resumed = false;
+  await onMember(svc, memberId, async (found) => {
     const member = existing(found, memberId);
     const invoice = await requireInvoice(svc, memberId, number);
-    const { db } = svc.store;
-    let refundId: string;
-    if (requestId) {
-      refundId = `refund:${invoice.id}:request:${requestId}`;
-      const made = await db.selectFrom('refunds').select('id').where('id', '=', refundId).executeTakeFirst();
-      if (made) throw new InvalidInput('Idempotency-Key', `this request's refund of invoice ${number} was already made`, requestId);
-    } else {
-      const done = await db.selectFrom('refunds').select((eb) => eb.fn.countAll<number>().as('n')).where('invoice_id', '=', invoice.id).executeTakeFirstOrThrow();
-      refundId = `refund:${invoice.id}:${Number(done.n) + 1}`;
+    const made = await db.selectFrom('refunds').select(['id', 'amount', 'status']).where('invoice_id', '=', invoice.id).execute();
+    refundId = requestId ? `refund:${invoice.id}:request:${requestId}` : `refund:${invoice.id}:${made.length + 1}`;
+    const mine = made.find((r) => r.id === refundId);
+    if (mine?.status === 'pending') {
+      // This request's intent is there but its answer never came back: settle it below, reserve nothing again.
+      resumed = true;
+      return { member, events: [] };
     }
-    const r = refundInvoice(invoice, amount, on, refundId);
-    const payment = await db.selectFrom('payments').select('reference').where('invoice_id', '=', invoice.id).orderBy('paid_on', 'desc').executeTakeFirstOrThrow();
-    const outcome = await svc.gateway.refund({ key: refundId, chargeReference: payment.reference, amount, currency: invoice.currency });
-    if (outcome.status !== 'approved') throw new Error(`the gateway did not confirm refund ${refundId}; retry the refund`);
+    if (mine) throw new InvalidInput('Idempotency-Key', `this request's refund of invoice ${number} was already made`, requestId);
+    const reserved = made.filter((r) => r.status === 'pending').reduce((sum, r) => sum + Number(r.amount), 0);
+    reserveRefund(invoice, amount, reserved);
     return {
       member,
-      events: r.events,
-      invoiceUpdates: [r.invoice],
-      refunds: [{ id: refundId, invoice_id: invoice.id, member_id: memberId, amount, tax: r.tax, currency: invoice.currency, reason, refunded_on: on, reference: outcome.reference }],
-      journal: refundEntries(invoice, amount, r.tax, bookOn, refundId),
+      events: [],
+      refunds: [{ id: refundId, invoice_id: invoice.id, member_id: memberId, amount, tax: 0, currency: invoice.currency, reason, refunded_on: on, reference: '', status: 'pending' }],
     };
   }, on, audit);
+  svc.checkpoint?.(resumed ? 'refund.intent-found' : 'refund.intent-committed');
+  return settleRefund(svc, refundId, on);
+}
+
+/**
+ * Ask the gateway for a recorded refund intent's outcome (its key looked up first, so a
+ * refund already made is found, not made again) and book it. Returns the member as
+ * committed; a refund already settled by someone else is left as it is.
+ */
+async function settleRefund(svc: Services, refundId: string, on: IsoDate): Promise<Member> {
+  const { db } = svc.store;
+  const intent = await db.selectFrom('refunds').selectAll().where('id', '=', refundId).executeTakeFirstOrThrow();
+  if (intent.status !== 'pending') return existing(await loadMember(svc.memberStore.db, intent.member_id), intent.member_id);
+  let outcome = (await svc.gateway.lookup([refundId]))[0] ?? null;
+  if (!outcome) {
+    const payment = await db.selectFrom('payments').select('reference').where('invoice_id', '=', intent.invoice_id).orderBy('paid_on', 'desc').executeTakeFirstOrThrow();
+    outcome = await svc.gateway.refund({ key: refundId, chargeReference: payment.reference, amount: Number(intent.amount), currency: intent.currency })
+      .catch((): GatewayOutcome => ({ status: 'unknown' }));
+  }
+  if (outcome.status === 'unknown') {
+    throw new GatewayUnavailable(`refund ${refundId} is recorded but the gateway did not answer; it is settled by the next collection run, or retry with the same Idempotency-Key`);
+  }
+  svc.checkpoint?.('refund.gateway-answered');
+  const answer = outcome;
+  let declined = false;
+  const member = await onMember(svc, intent.member_id, async (found, bookOn) => {
+    const m = existing(found, intent.member_id);
+    const current = await db.selectFrom('refunds').selectAll().where('id', '=', refundId).executeTakeFirstOrThrow();
+    if (current.status !== 'pending') return { member: m, events: [] };
+    if (answer.status === 'declined') {
+      declined = true;
+      return { member: m, events: [], refundUpdates: [{ ...current, status: 'failed', reference: answer.reference }] };
+    }
+    const invoice = await invoiceById(db, current.invoice_id);
+    if (!invoice) throw new NotFound('invoice', `refund ${refundId} names no invoice`, current.invoice_id);
+    const amount = Number(current.amount);
+    const r = refundInvoice(invoice, amount, on, refundId);
+    return {
+      member: m,
+      events: r.events,
+      invoiceUpdates: [r.invoice],
+      refundUpdates: [{ ...current, amount, tax: r.tax, status: 'succeeded', reference: answer.reference }],
+      journal: refundEntries(invoice, amount, r.tax, bookOn, refundId),
+    };
+  }, on);
+  if (declined) throw new InvalidInput('invoice', `the gateway declined refund ${refundId}`, refundId);
+  return member;
+}
+
+/** Settle refund intents whose outcome was never booked (a crash, a lost answer): collection runs this first. Returns how many. */
+export async function settlePendingRefunds(svc: Services, on: IsoDate): Promise<number> {
+  const pending = await svc.store.db.selectFrom('refunds').select('id').where('status', '=', 'pending').orderBy('id').execute();
+  let settled = 0;
+  for (const { id } of pending) {
+    try {
+      await settleRefund(svc, id, on);
+      settled++;
+    } catch (err) {
+      // One refund the gateway cannot answer for now must not stop collection; the next run asks again.
+      if (!(err instanceof GatewayUnavailable || err instanceof InvalidInput)) throw err;
+      svc.log.warn({ refund: id, err: (err as Error).message }, 'refund intent not settled');
+    }
+  }
+  return settled;
 }
 
 /** A chargeback reported by the card network: reverse the payment, book the fee, hold the subscription. */

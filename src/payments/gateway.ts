@@ -32,3 +32,8 @@ export interface PaymentGateway {
   /** Whether the gateway accepts this token at all; bad tokens are refused at input, before anything is written. */
   knowsToken(token: string): boolean;
 }
+
+/** The gateway gave no answer for an operation whose intent is recorded: retry later; nothing was lost or done twice. */
+export class GatewayUnavailable extends Error {
+  override name = 'GatewayUnavailable';
+}

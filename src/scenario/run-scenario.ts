@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { eachDay } from '../domain/calendar.ts';
+import { addDays, eachDay, startOfDay } from '../domain/calendar.ts';
 import type { Catalog } from '../domain/catalog.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import { memberStatus, primarySubscription } from '../domain/member.ts';
@@ -60,6 +60,8 @@ export async function runScenario(s: Scenario, open: OpenScenarioStore = inMemor
           throw err;
         }
       }
+      // The test clock: the day's report runs once the day is over.
+      svc.clock = () => startOfDay(addDays(day, 1), svc.reportingTimeZone);
       const result = await runDay(svc, day);
       if (result.revenue.lines.length) days.push(result.revenue);
     }

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseIsoDate } from '../domain/calendar.ts';
 import { InvalidInput } from '../domain/errors.ts';
+import { MAX_MINOR_UNITS } from '../domain/money.ts';
 
 const isoDate = z.preprocess((v) => {
   try {
@@ -19,7 +20,7 @@ const isoDate = z.preprocess((v) => {
   }
 }, 'must be a real calendar date'));
 
-const minor = z.number().int('must be a whole number of minor units').nonnegative('must not be negative').max(Number.MAX_SAFE_INTEGER);
+const minor = z.number().int('must be a whole number of minor units').nonnegative('must not be negative').max(MAX_MINOR_UNITS);
 const positiveMinor = minor.positive('must be more than zero');
 const id = z.string().min(1).max(64);
 

@@ -9,6 +9,7 @@ import * as service from './migrations/0002-service.ts';
 import * as postings from './migrations/0003-ledger-postings.ts';
 import * as messaging from './migrations/0004-messaging.ts';
 import * as billingHistory from './migrations/0005-billing-history.ts';
+import * as concurrency from './migrations/0006-concurrency.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '0003-ledger-postings': postings,
   '0004-messaging': messaging,
   '0005-billing-history': billingHistory,
+  '0006-concurrency': concurrency,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

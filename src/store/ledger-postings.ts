@@ -18,6 +18,8 @@ export interface LedgerPosting {
   giftCards?: GiftCardRow[];
   credits?: CreditRow[];
   refunds?: RefundRow[];
+  /** Refunds already recorded (as intents) whose outcome is now known. */
+  refundUpdates?: RefundRow[];
   chargebacks?: ChargebackRow[];
   events?: DomainEvent[];
 }
@@ -45,6 +47,7 @@ export async function writePosting(trx: Kysely<Schema>, p: LedgerPosting): Promi
   if (p.giftCards?.length) await insertNew(trx, 'gift_cards', p.giftCards);
   if (p.credits?.length) await insertNew(trx, 'credits', p.credits);
   if (p.refunds?.length) await insertNew(trx, 'refunds', p.refunds);
+  if (p.refundUpdates?.length) await upsert(trx, 'refunds', ['id'], p.refundUpdates, ['status', 'reference', 'tax']);
   if (p.chargebacks?.length) await insertNew(trx, 'chargebacks', p.chargebacks);
   if (p.events?.length) await appendEvents(trx, p.events);
 }

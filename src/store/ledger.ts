@@ -124,6 +124,11 @@ export async function invoiceByNumber(db: Kysely<Schema>, memberId: string, numb
   return row && rowToInvoice(row);
 }
 
+export async function invoiceById(db: Kysely<Schema>, id: string): Promise<Invoice | undefined> {
+  const row = await db.selectFrom('invoices').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && rowToInvoice(row);
+}
+
 /** The last closed revenue day: nothing may be booked on or before it any more. */
 export async function lastClosedDay(db: Kysely<Schema>): Promise<string | null> {
   const row = await db.selectFrom('revenue_days').select((eb) => eb.fn.max('business_date').as('d')).executeTakeFirst();

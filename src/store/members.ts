@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { memberStatus, nextDueDate, type Member } from '../domain/member.ts';
-import { upsert } from './bulk.ts';
+import { insertNew, upsert } from './bulk.ts';
 import type { MemberRow, Schema } from './schema.ts';
 
 /** Someone else wrote the member since we read it; the operation must be re-run on a fresh read. */
@@ -10,18 +10,67 @@ export class VersionConflict extends Error {
 
 type Stored = Omit<Member, 'id' | 'version'>;
 
+export interface RetryPolicy {
+  /** Attempts in all before the conflict is passed on. */
+  attempts: number;
+  /** First pause, doubled after each conflict up to `maxDelayMs`; each pause is drawn at random below its bound. */
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
 /**
- * Run `work` and run it again (up to `max` times in all) when another writer changed a
- * member it read; `work` learns the attempt number so it can read afresh on a retry.
+ * Conflicts on one member come from the few writers one member can have at once (its
+ * requests in other processes, a job chunk holding it): 40 attempts with full-jitter
+ * backoff capped at 250 ms wait out several seconds of such contention, where a fixed
+ * five immediate retries gave up under 20 parallel requests.
  */
-export async function retryOnConflict<T>(work: (attempt: number) => Promise<T>, max = 5): Promise<T> {
+export const conflictRetry: RetryPolicy = { attempts: 40, initialDelayMs: 2, maxDelayMs: 250 };
+
+/**
+ * Run `work` and run it again when another writer changed a member it read, after a
+ * random pause (so racing writers spread out instead of colliding again); `work` learns
+ * the attempt number so it can read afresh on a retry.
+ */
+export async function retryOnConflict<T>(work: (attempt: number) => Promise<T>, policy: Partial<RetryPolicy> = {}): Promise<T> {
+  const { attempts, initialDelayMs, maxDelayMs } = { ...conflictRetry, ...policy };
   for (let attempt = 1; ; attempt++) {
     try {
       return await work(attempt);
     } catch (err) {
-      if (!(err instanceof VersionConflict) || attempt >= max) throw err;
+      if (!mayRetry(err) || attempt >= attempts) throw err;
+      const bound = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * bound));
     }
   }
+}
+
+/**
+ * A version conflict, or a server undoing one of two racing transactions (an InnoDB
+ * deadlock or lock-wait timeout, a PostgreSQL serialization failure or deadlock): the
+ * transaction wrote nothing, and the work redone on a fresh read settles it.
+ */
+export function mayRetry(err: unknown): boolean {
+  if (err instanceof VersionConflict) return true;
+  const e = err as { code?: unknown; errno?: unknown };
+  return e.errno === 1213 || e.errno === 1205 || e.code === '40001' || e.code === '40P01' || e.code === 'SQLITE_BUSY';
+}
+
+const inFlight = new Map<string, Promise<unknown>>();
+
+/**
+ * Operations on one member in this process run one after another, in arrival order:
+ * they would otherwise only race each other to the version check and all but one
+ * start over. Writers in other processes are still caught by the version check.
+ */
+export function serializedByMember<T>(memberId: string, work: () => Promise<T>): Promise<T> {
+  const before = inFlight.get(memberId) ?? Promise.resolve();
+  const run = before.then(work, work);
+  const settled = run.then(() => undefined, () => undefined);
+  inFlight.set(memberId, settled);
+  void settled.then(() => {
+    if (inFlight.get(memberId) === settled) inFlight.delete(memberId);
+  });
+  return run;
 }
 
 export function memberToRow(m: Member, version: number): MemberRow {
@@ -71,4 +120,25 @@ export async function saveMembers(db: Kysely<Schema>, members: Member[]): Promis
   const rows = members.map((m) => memberToRow(m, m.version + 1));
   const written = await upsert(db, 'members', ['id'], rows, ['version', 'country', 'status', 'next_due', 'email', 'data'], true);
   if (written !== rows.length) throw new VersionConflict(`${rows.length - written} member(s) changed since they were read`);
+}
+
+/** A value only one member may hold (scope `gift-card`: the code). */
+export interface Claim {
+  scope: string;
+  claim: string;
+}
+
+/**
+ * Claim values for a member inside the transaction that commits the change relying on
+ * them. Returns the claims another member (or an earlier change) already holds: the
+ * caller throws, and the whole change rolls back. A racing claim of the same value waits
+ * for the first transaction on the servers' unique key, then finds it taken.
+ */
+export async function claimForMember(trx: Kysely<Schema>, memberId: string, claims: Claim[]): Promise<Claim[]> {
+  const at = new Date().toISOString();
+  const taken: Claim[] = [];
+  for (const c of claims) {
+    if (!(await insertNew(trx, 'member_claims', [{ scope: c.scope, claim: c.claim, member_id: memberId, claimed_at: at }]))) taken.push(c);
+  }
+  return taken;
 }

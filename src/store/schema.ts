@@ -24,6 +24,15 @@ export interface Schema {
   ledger_postings: LedgerPostingRow;
   processed_events: ProcessedEventRow;
   dead_letters: DeadLetterRow;
+  member_claims: MemberClaimRow;
+}
+
+/** A value unique across members (scope `gift-card`: a code), held by the member whose commit claimed it. */
+export interface MemberClaimRow {
+  scope: string;
+  claim: string;
+  member_id: string;
+  claimed_at: string;
 }
 
 export interface LedgerPostingRow {
@@ -136,7 +145,10 @@ export interface RefundRow {
   currency: string;
   reason: string;
   refunded_on: string;
+  /** The gateway's refund reference; empty while pending. */
   reference: string;
+  /** `pending`: the intent, committed before the gateway is called; then `succeeded` or `failed`. */
+  status: string;
 }
 
 export interface ChargebackRow {
@@ -257,6 +269,8 @@ export interface JobLockRow {
   job: string;
   owner: string;
   expires_at: number;
+  /** When the current holder took the lease (kept while it renews it). */
+  acquired_at: string | null;
 }
 
 export interface ProcessedEventRow {

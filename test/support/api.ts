@@ -9,6 +9,7 @@ import { openTestServices } from './engine.ts';
 export async function testApi(opts: { rateLimit?: number; today?: string } = {}) {
   const svc = await openTestServices();
   let now = Date.parse(`${opts.today ?? '2026-03-10'}T12:00:00Z`);
+  svc.clock = () => now;
   const schedule = dailySchedule(svc, { owner: 'test', firstDay: async () => null, now: () => now });
   const api: ApiContext = { svc, now: () => now, schedule };
   const metrics = serviceMetrics(svc.store.db);
