@@ -25,7 +25,9 @@ export function accessControl(keys: ApiKeyVerifier, limit: RateLimiter) {
     const roles = request.routeOptions.config.roles;
     if (!roles) return admit(request, reply, done, limit, null, null);
     const header = request.headers.authorization;
-    const secret = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" are "Bearer".
+    const scheme = typeof header === 'string' ? /^bearer +(\S+) *$/i.exec(header) : null;
+    const secret = scheme ? scheme[1] : undefined;
     const key = secret ? keys.cached(secret) : null;
     if (key !== undefined) return admit(request, reply, done, limit, roles, key);
     keys.verify(secret!).then((k) => admit(request, reply, done, limit, roles, k), done);

@@ -27,6 +27,11 @@ export interface ApiOptions {
   keyCacheMs?: number;
   /** Request and access logs (see logs.ts); none when unset. */
   logs?: ApiLogs;
+  /** Open connections at most (1024 by default); beyond it new ones are refused by the server. */
+  maxConnections?: number;
+  /** How long an Idempotency-Key is remembered (24 hours by default), and how often expired ones are purged (hourly). */
+  idempotencyTtlMs?: number;
+  idempotencyPurgeMs?: number;
   /** For the DVD partner listener: TLS with client certificates signed by `ca`. */
   https?: { key: string | Buffer; cert: string | Buffer; ca: string | Buffer };
 }
@@ -49,11 +54,34 @@ function base(api: ApiContext, opts: ApiOptions): FastifyInstance {
     bodyLimit: opts.bodyLimit ?? 64 * 1024,
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID()),
     requestIdHeader: false,
+    // Slow and abandoned connections are closed: a request must arrive whole within 30 s, an idle
+    // socket goes after 60 s, a kept-alive one after 5 s without a request.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 5_000,
+    // A malformed URL (GET /v1/members/%ZZ) is a problem+json 400 like every other error.
+    frameworkErrors: (error, req, reply) => sendProblem(reply, 400, error.code === 'FST_ERR_BAD_URL' ? `the URL is malformed: ${req.url.split('?')[0]}` : error.message, 'url'),
+    // Requests the HTTP parser refuses before Fastify sees them (both Content-Length and
+    // Transfer-Encoding, a bad header): answered as problem+json on the raw socket, then closed.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const code = (err as NodeJS.ErrnoException).code;
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const body = JSON.stringify({ type: 'about:blank', title: status === 400 ? 'Bad request' : status === 408 ? 'Request timeout' : 'Request header fields too large', status, detail: `the request could not be parsed (${code ?? 'malformed'})`, field: 'request' });
+      socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 408 ? 'Request Timeout' : 'Request Header Fields Too Large'}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
     ...(opts.https ? { https: { key: opts.https.key, cert: opts.https.cert, ca: opts.https.ca, requestCert: true, rejectUnauthorized: true } } : {}),
   });
   for (const s of [...sharedSchemas, { ...InvoicePage, $id: 'InvoicePage' }]) app.addSchema(s);
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   app.setErrorHandler(errorHandler);
+  // Bodies are JSON only: text/plain (which Fastify would hand over as a string) is a 415 like any other type.
+  app.removeContentTypeParser('text/plain');
+  const maxConnections = opts.maxConnections ?? 1024;
+  app.addHook('onReady', (done) => {
+    app.server.maxConnections = maxConnections;
+    done();
+  });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route ${req.method} ${req.url.split('?')[0]}`));
   // Callback hooks, not async ones: they run on every request, and each promise costs there.
   app.addHook('onRequest', (req, reply, done) => {
@@ -69,8 +97,15 @@ function base(api: ApiContext, opts: ApiOptions): FastifyInstance {
 }
 
 /** Every POST route takes an Idempotency-Key (see idempotency.ts); to be called before the routes are added. */
-function idempotentPosts(app: FastifyInstance, api: ApiContext): void {
-  const idem = idempotency(api.svc.store.db);
+function idempotentPosts(app: FastifyInstance, api: ApiContext, opts: ApiOptions): void {
+  const idem = idempotency(api.svc.store.db, { ttlMs: opts.idempotencyTtlMs });
+  // Expired keys are deleted as the service runs, so the table holds about one TTL of requests.
+  const purge = setInterval(() => void idem.purge().catch((err: unknown) => app.log.warn({ err }, 'purging expired idempotency keys failed')), opts.idempotencyPurgeMs ?? 3600_000);
+  purge.unref();
+  app.addHook('onClose', (_app, done) => {
+    clearInterval(purge);
+    done();
+  });
   // Only POST routes take Idempotency-Key, so only they carry its hooks; reads stay on the short path.
   app.addHook('onRoute', (route) => {
     if (route.method !== 'POST') return;
@@ -95,7 +130,7 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  idempotentPosts(app, api);
+  idempotentPosts(app, api, opts);
   memberRoutes(app, api);
   csRoutes(app, api);
   backOfficeRoutes(app, api);
@@ -118,7 +153,7 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
 /** The DVD partner listener: mutual TLS, and a dvd-partner API key on top. */
 export async function buildDvdApi(api: ApiContext, opts: ApiOptions & { https: NonNullable<ApiOptions['https']> }): Promise<FastifyInstance> {
   const app = base(api, opts);
-  idempotentPosts(app, api);
+  idempotentPosts(app, api, opts);
   dvdRoutes(app, api);
   app.get('/healthz', async () => ({ status: 'ok' }));
   return app;

@@ -18,6 +18,10 @@ export interface ServeOptions {
   rateLimit: number;
   dvd: { port: number; key: string; cert: string; ca: string } | null;
   demoMembers: number;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlHours: number;
+  /** Open connections at most; the idle and request timeouts close slow and abandoned ones. */
+  maxConnections: number;
   messaging: MessagingConfig;
 }
 
@@ -29,6 +33,8 @@ export function serveOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
     rateLimit: wholeSetting(env, 'TALLY_RATE_LIMIT', 6000),
     dvd: tls ? { port: wholeSetting(env, 'TALLY_DVD_PORT', 3443, 0, 65535), key: env.TALLY_DVD_TLS_KEY!, cert: env.TALLY_DVD_TLS_CERT!, ca: env.TALLY_DVD_TLS_CA! } : null,
     demoMembers: wholeSetting(env, 'TALLY_DEMO_MEMBERS', 10_000, 0),
+    idempotencyTtlHours: wholeSetting(env, 'TALLY_IDEMPOTENCY_TTL_HOURS', 24),
+    maxConnections: wholeSetting(env, 'TALLY_MAX_CONNECTIONS', 1024),
     messaging: messagingConfigFromEnv(env),
   };
 }
@@ -62,11 +68,12 @@ export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
   });
   const api: ApiContext = { svc, now: Date.now, schedule };
   const logs = apiLogs(svc.log.level);
-  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit, logs });
+  const limits = { idempotencyTtlMs: opts.idempotencyTtlHours * 3600_000, maxConnections: opts.maxConnections };
+  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit, logs, ...limits });
   const url = await app.listen({ host: opts.host, port: opts.port });
   console.log(`Tally is serving on ${url} (API docs at ${url}/docs, OpenAPI at ${url}/openapi.json)`);
   const dvd = opts.dvd
-    ? await buildDvdApi(api, { metrics, rateLimit: opts.rateLimit, logs, https: { key: readFileSync(opts.dvd.key), cert: readFileSync(opts.dvd.cert), ca: readFileSync(opts.dvd.ca) } })
+    ? await buildDvdApi(api, { metrics, rateLimit: opts.rateLimit, logs, ...limits, https: { key: readFileSync(opts.dvd.key), cert: readFileSync(opts.dvd.cert), ca: readFileSync(opts.dvd.ca) } })
     : null;
   if (dvd && opts.dvd) console.log(`DVD partner API (mutual TLS) on ${await dvd.listen({ host: opts.host, port: opts.dvd.port })}`);
   else svc.log.warn('DVD partner API disabled: set TALLY_DVD_TLS_KEY, TALLY_DVD_TLS_CERT and TALLY_DVD_TLS_CA');

@@ -23,11 +23,13 @@ export interface ScenarioResult {
 }
 
 function taxRules(s: Scenario): TaxRule[] {
-  if (!s.taxes) return builtInTaxRules;
-  return overrideRules(builtInTaxRules, s.taxes.map((t, i) => ({
+  const taxes = s.taxes ?? s.catalog?.taxes;
+  if (!taxes) return builtInTaxRules;
+  const at = s.taxes ? 'taxes' : 'catalog.taxes';
+  return overrideRules(builtInTaxRules, taxes.map((t, i) => ({
     country: t.country,
     region: t.region ?? null,
-    ratePpm: parseRatePpm(String(t.rate), `taxes[${i}].rate`),
+    ratePpm: parseRatePpm(String(t.rate), `${at}[${i}].rate`),
     inclusive: t.inclusive,
     ...(t.from ? { from: t.from } : {}),
     ...(t.products ? { products: t.products } : {}),
@@ -45,7 +47,7 @@ const inMemory: OpenScenarioStore = (overrides) => openServices({ dbUrl: 'sqlite
  * that day's actions in file order, then that day's jobs.
  */
 export async function runScenario(s: Scenario, open: OpenScenarioStore = inMemory): Promise<ScenarioResult> {
-  const svc = await open({ catalog: s.catalog as Catalog | undefined, taxRules: taxRules(s), log: pino({ level: 'silent' }) });
+  const svc = await open({ catalog: s.catalog ? ({ plans: s.catalog.plans } as Catalog) : undefined, taxRules: taxRules(s), log: pino({ level: 'silent' }) });
   try {
     const start = s.actions.reduce((min, a) => (a.on < min ? a.on : min), s.until);
     const byDay = new Map<string, { action: ScenarioAction; index: number }[]>();

@@ -83,7 +83,8 @@ const action = z.discriminatedUnion('do', [
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
-  catalog: z.strictObject({ plans: z.array(plan).min(1) }).optional(),
+  // Tax overrides at the top level or, as the format was first specified, under the catalog.
+  catalog: z.strictObject({ plans: z.array(plan).min(1), taxes: z.array(tax).optional() }).optional(),
   taxes: z.array(tax).optional(),
   members: z.array(member).min(1),
   actions: z.array(action),
@@ -111,6 +112,7 @@ export function parseScenario(data: unknown): Scenario {
     throw new InvalidInput(fieldPath(issue.path), issue.message);
   }
   const s = result.data;
+  if (s.taxes && s.catalog?.taxes) throw new InvalidInput('catalog.taxes', 'tax overrides are given twice: keep either taxes or catalog.taxes');
   const ids = new Set<string>();
   s.members.forEach((m, i) => {
     if (ids.has(m.id)) throw new InvalidInput(`members[${i}].id`, `duplicate member "${m.id}"`);

@@ -76,11 +76,12 @@ export function backOfficeRoutes(app: FastifyInstance, api: ApiContext): void {
   app.get('/v1/admin/api-keys', { config: { roles: ['admin'] }, schema: { tags: ['admin'], summary: 'API keys (never their secrets)', response: { 200: Type.Object({ keys: Type.Array(ApiKeyView) }), ...errors(401, 403, 429) } } },
     async () => ({ keys: await listApiKeys(db) }));
   app.post('/v1/admin/api-keys', {
-    config: { roles: ['admin'] },
+    // The secret is in the first answer only: an Idempotency-Key replay answers with the key and a null secret.
+    config: { roles: ['admin'], replayWithout: ['secret'] },
     schema: {
       tags: ['admin'], summary: 'Create an API key with one role; the secret is shown once',
       body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 120 }), role: Type.Union(allRoles.map((r) => Type.Literal(r))) }, { additionalProperties: false }),
-      response: { 201: Type.Object({ key: ApiKeyView, secret: Type.String() }), ...errors(400, 401, 403, 422, 429) },
+      response: { 201: Type.Object({ key: ApiKeyView, secret: Type.Union([Type.String(), Type.Null()], { description: 'shown once: null in an Idempotency-Key replay' }) }), ...errors(400, 401, 403, 422, 429) },
     },
   }, async (req, reply) => {
     const b = req.body as { name: string; role: string };

@@ -2,7 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { localDate } from '../../domain/calendar.ts';
-import { NotFound } from '../../domain/errors.ts';
+import { InvalidInput, NotFound } from '../../domain/errors.ts';
 import type { Member } from '../../domain/member.ts';
 import * as ops from '../../operations/member-operations.ts';
 import { billingHistoryPage } from '../../store/billing-history.ts';
@@ -50,11 +50,19 @@ export function memberRoutes(app: FastifyInstance, api: ApiContext): void {
 
   app.post('/v1/members', { config: { roles }, schema: { tags, summary: 'Sign up (creates the member on first sign-up)', body: SignupBody, response: { 201: Type.Ref('Member'), ...errors(400, 401, 403, 409, 422, 429) } } }, async (req, reply) => {
     const b = req.body as Static<typeof SignupBody>;
+    notDvd(b.plan);
     const on = localDate(api.now(), b.timezone);
     const m = await ops.signupMember(svc, { id: b.id, email: b.email ?? null, country: b.country, region: b.region ?? null, timezone: b.timezone, paymentToken: b.paymentToken, plan: b.plan }, on);
     return reply.code(201).send(memberView(m));
   });
 
+  // DVD rental is sold and changed by the DVD partner over its own mutual-TLS API, never by the member app.
+  const notDvd = (plan: string) => {
+    if (svc.billing.catalog.catalog.plans.some((p) => p.id === plan && p.product === 'dvd')) {
+      throw new InvalidInput('plan', `"${plan}" is a DVD plan: DVD plans are added through the DVD partner API`, plan);
+    }
+    return plan;
+  };
   const action = <B>(path: string, summary: string, body: object, run: (id: string, b: B, on: string) => Promise<Member>) => {
     app.post(`/v1/members/:id/${path}`, { config: { roles }, schema: { tags, summary, params: MemberParams, body, response: member } }, async (req) => {
       const { id } = req.params as Params;
@@ -62,7 +70,7 @@ export function memberRoutes(app: FastifyInstance, api: ApiContext): void {
       return memberView(await run(id, req.body as B, await memberToday(api, id)));
     });
   };
-  action<Static<typeof PlanBody>>('plan-change', 'Change plan: upgrades now with proration, downgrades at the next period', PlanBody, (id, b, on) => ops.changeMemberPlan(svc, id, b.plan, on));
+  action<Static<typeof PlanBody>>('plan-change', 'Change plan: upgrades now with proration, downgrades at the next period', PlanBody, (id, b, on) => ops.changeMemberPlan(svc, id, notDvd(b.plan), on));
   action<Static<typeof ProductBody>>('cancellation', 'Cancel at the end of the current period', ProductBody, (id, b, on) => ops.cancelMembership(svc, id, on, b.product));
   action<Static<typeof ProductBody>>('reactivation', 'Undo a pending cancellation', ProductBody, (id, b, on) => ops.reactivateMembership(svc, id, on, b.product));
   action<Static<typeof PaymentMethodBody>>('payment-method', 'Replace the payment method (a token, never a card number); retries what is owed', PaymentMethodBody, (id, b, on) => ops.updatePaymentMethod(svc, id, b.paymentToken, on));

@@ -5,6 +5,7 @@
 import { parseIsoDate } from '../calendar.ts';
 import { InvalidInput } from '../errors.ts';
 import { taxLine, type Product, type TaxEngine, type TaxLineResult, type TaxQuoteRequest, type TaxRule } from './engine.ts';
+import { subdivisions } from './subdivisions.ts';
 
 const PRODUCTS: readonly Product[] = ['streaming', 'dvd'];
 // Sorts before every real date, so a rule without `from` is the oldest.
@@ -110,6 +111,10 @@ export function tableTaxEngine(rules: TaxRule[]): TaxEngine {
       const { country, region } = request.location;
       if (!countries.has(country)) {
         throw new InvalidInput('country', `no tax rule for country ${JSON.stringify(country)}`, country);
+      }
+      const known = subdivisions[country];
+      if (region && known && !known.has(region)) {
+        throw new InvalidInput('region', `"${region}" is not a region of ${country} (its tax depends on the region: one of ${[...known].join(', ')})`, region);
       }
       const regional = region ? table.get(placeKey(country, region)) : undefined;
       const national = table.get(country);
