@@ -1,4 +1,4 @@
-import { addDays, businessDate, parseIsoDate } from '../domain/calendar.ts';
+import { businessDate, parseIsoDate } from '../domain/calendar.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import { revenueReport, type JournalTotal, type RevenueReport } from '../domain/revenue.ts';
 import { recordRun } from './run-record.ts';
@@ -16,7 +16,7 @@ export async function runRevenueReport(svc: Services, date: string): Promise<Rev
   // Closing a day that is not over would freeze it before its bookings arrive and push every later one past it.
   const today = businessDate((svc.clock ?? Date.now)(), svc.reportingTimeZone);
   if (parseIsoDate(date, 'date') >= today) {
-    throw new InvalidInput('date', `business day ${date} is not over yet in ${svc.reportingTimeZone} (today is ${today}); it can be closed from ${addDays(date, 1)}`, date);
+    throw new InvalidInput('date', `business day ${date} is not over yet in ${svc.reportingTimeZone} (today is ${today}); it can be closed once it is over`, date);
   }
   let report: RevenueReport | undefined;
   await recordRun(db, 'report-revenue', date, async () => {
