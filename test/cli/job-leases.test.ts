@@ -3,7 +3,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { createApiKey } from '../../src/api/api-keys.ts';
+import type { ApiContext } from '../../src/api/context.ts';
+import { serviceMetrics } from '../../src/api/metrics.ts';
+import { buildApi } from '../../src/api/server.ts';
+import { dailySchedule } from '../../src/jobs/scheduler.ts';
 import { acquireLock } from '../../src/jobs/job-lock.ts';
 import type { Services } from '../../src/jobs/services.ts';
 import { openServices } from '../../src/wiring.ts';
@@ -82,6 +88,48 @@ test('two run-days for the same date at once: one runs, the other is refused or 
     await moneyMovedOnce(svc);
     assert.deepEqual(await journalImbalance(svc), []);
   } finally {
+    await svc.store.close();
+  }
+});
+
+test('run-day in another process racing 300 member requests on the same store: no 500, the job finishes, every due member billed once', async () => {
+  const { url, svc } = await seeded(1500);
+  const metrics = serviceMetrics(svc.store.db);
+  const now = () => Date.parse(`${day}T12:00:00Z`);
+  const api: ApiContext = { svc, now, schedule: dailySchedule(svc, { owner: 'test', firstDay: async () => null, now }) };
+  const app = await buildApi(api, { metrics, rateLimit: 1_000_000, keyCacheMs: 60_000 });
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const keys = { 'member-app': (await createApiKey(svc.store.db, 'app', 'member-app')).secret, 'cs-agent': (await createApiKey(svc.store.db, 'agent', 'cs-agent')).secret };
+    const { db } = svc.store;
+    const members = await svc.memberStore.db.selectFrom('members').select(['id', 'data']).orderBy('id').limit(150).execute();
+    const job = finished(tally(url, 'run-day', '--date', day));
+    // Fire once the job has started (process start-up takes a while), so the requests land inside its run.
+    for (let i = 0; i < 300 && !(await db.selectFrom('job_runs').select('id').executeTakeFirst()); i++) await new Promise((r) => setTimeout(r, 20));
+    const answers = await Promise.all(Array.from({ length: 300 }, async (_, i) => {
+      const m = members[i % members.length]!;
+      const currency = (JSON.parse(m.data) as { currency: string }).currency;
+      const [path, role, body] = i % 2
+        ? [`/v1/cs/members/${m.id}/credits`, 'cs-agent' as const, { amount: 10, currency, reason: 'while billing runs' }]
+        : [`/v1/members/${m.id}/plan-change`, 'member-app' as const, { plan: 'premium' }];
+      const r = await fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${keys[role]}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: r.status, body: await r.text() };
+    }));
+    const run = await job;
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(answers.filter((a) => a.status !== 200 && a.status !== 422), [], 'every answer 200 or 422');
+    const renewals = await db.selectFrom('invoices').select(['member_id', 'period_start']).where('kind', '=', 'renewal').execute();
+    const seen = new Set<string>();
+    for (const r of renewals) {
+      const k = `${r.member_id} ${r.period_start}`;
+      assert.ok(!seen.has(k), `${k} billed twice`);
+      seen.add(k);
+    }
+    await moneyMovedOnce(svc);
+    assert.deepEqual(await journalImbalance(svc), []);
+  } finally {
+    await app.close();
     await svc.store.close();
   }
 });
