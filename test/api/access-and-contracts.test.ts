@@ -13,7 +13,10 @@ before(async () => {
   assert.equal(r.statusCode, 201, r.body);
   await t.schedule.runJob('renew', '2026-03-10');
   await t.schedule.runJob('collect', '2026-03-10');
+  // A day is reported once it is over.
+  t.setToday('2026-03-11');
   await t.schedule.runJob('report-revenue', '2026-03-10');
+  t.setToday('2026-03-10');
 });
 after(() => t.close());
 

@@ -69,11 +69,14 @@ test('effective dates pick the rate in force on the invoice date', () => {
   assert.equal(quoteOne('CA', 'NS', 1000, 'streaming', '2025-04-01').ratePpm, 140_000);
 });
 
-test('a region rule beats the country rule; a region without one falls back', () => {
+test('a region rule beats the country rule; a real region without one falls back; an unknown region is refused', () => {
   assert.equal(quoteOne('CA', 'ON', 1000).name, 'CA-ON HST');
   assert.equal(quoteOne('CA', 'ON', 1000).tax, 130);
   assert.equal(quoteOne('CA', null, 1000).name, 'CA GST');
-  assert.equal(quoteOne('CA', 'ZZ', 1000).tax, 50);
+  // "ZZ" is no province: taxing it at the federal 5% alone would be a silent mistake.
+  assert.throws(() => quoteOne('CA', 'ZZ', 1000), (err: InvalidInput) => err.field === 'region' && /not a region of CA/.test(err.message));
+  assert.throws(() => quoteOne('US', 'ZZ', 1000), (err: InvalidInput) => err.field === 'region');
+  // Delaware has no rule of its own: the national rule.
   assert.deepEqual(quoteOne('US', 'DE', 1000), { net: 1000, tax: 0, gross: 1000, ratePpm: 0, inclusive: false, name: 'US no sales tax' });
   assert.equal(quoteOne('US', null, 1000).tax, 0);
 });
