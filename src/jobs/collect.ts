@@ -6,7 +6,7 @@ import type { Member } from '../domain/member.ts';
 import type { ChargeRequest, GatewayOutcome } from '../payments/gateway.ts';
 import { invoicesDue, type InvoiceCursor } from '../store/ledger.ts';
 import { settlePendingRefunds } from '../operations/member-operations.ts';
-import { applyPendingPostings, commitMemberChange } from '../store/ledger-postings.ts';
+import { applyPendingPostings, commitMemberChange, forgetAppliedPostings } from '../store/ledger-postings.ts';
 import { loadMembers, saveMembers } from '../store/members.ts';
 import { inChunkOrOneByOne } from './chunk-commit.ts';
 import type { PaymentAttemptRow, PaymentRow } from '../store/schema.ts';
@@ -33,6 +33,7 @@ export async function runCollection(svc: Services, date: string, opts: JobOption
   const { db } = svc.store;
   return recordRun(db, 'collect', date, async () => {
     await applyPendingPostings(svc, opts.checkpoint);
+    await forgetAppliedPostings(svc);
     // Refund intents whose answer was never booked (a crash, a lost answer) are settled by looking their keys up.
     const refundsSettled = await settlePendingRefunds(svc, date);
     const chunkSize = opts.chunkSize ?? 1000;

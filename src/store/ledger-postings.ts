@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DomainEvent } from '../domain/events.ts';
 import type { Invoice } from '../domain/invoice.ts';
@@ -76,18 +77,42 @@ export async function commitMemberChange(
     });
     return;
   }
+  const keyed: KeyedPosting = { ...posting, key: randomUUID() };
   const id = await s.memberStore.db.transaction().execute(async (trx) => {
     await writeMembers(trx);
-    return insertReturningId(trx, 'ledger_postings', { created_at: new Date().toISOString(), body: JSON.stringify(posting) });
+    return insertReturningId(trx, 'ledger_postings', { created_at: new Date().toISOString(), body: JSON.stringify(keyed) });
   });
   checkpoint?.('posting.member-committed');
-  await applyPosting(s, id, posting, checkpoint);
+  await applyPosting(s, id, keyed, checkpoint);
 }
 
-async function applyPosting(s: Stores, id: number, posting: LedgerPosting, checkpoint?: (point: string) => void): Promise<void> {
-  await s.store.db.transaction().execute((trx) => writePosting(trx, posting));
+/** A posting as stored: with a key of its own, so the ledger applies it once (older postings have none). */
+type KeyedPosting = LedgerPosting & { key?: string };
+
+/**
+ * Write a posting to the ledger, once: its key is claimed in the same ledger transaction.
+ * Every write is keyed, so applying twice would land once anyway, except an invoice's
+ * state, which is overwritten: a slow second applier of an old posting (its writer and
+ * a member operation elsewhere both applying it) could otherwise write an invoice state
+ * back over a later one.
+ */
+async function applyPosting(s: Stores, id: number, posting: KeyedPosting, checkpoint?: (point: string) => void): Promise<void> {
+  await s.store.db.transaction().execute(async (trx) => {
+    if (posting.key && !(await insertNew(trx, 'applied_postings', [{ posting_key: posting.key, applied_at: new Date().toISOString() }]))) return;
+    await writePosting(trx, posting);
+  });
   checkpoint?.('posting.ledger-written');
   await s.memberStore.db.deleteFrom('ledger_postings').where('id', '=', id).execute();
+}
+
+/**
+ * Forget the keys of postings applied more than `olderThanMs` ago: by then the posting is
+ * long deleted from the member store and no applier can still hold it. Returns how many.
+ */
+export async function forgetAppliedPostings(s: Stores, olderThanMs = 24 * 3600_000): Promise<number> {
+  if (!storesAreSplit(s)) return 0;
+  const res = await s.store.db.deleteFrom('applied_postings').where('applied_at', '<', new Date(Date.now() - olderThanMs).toISOString()).executeTakeFirst();
+  return Number(res.numDeletedRows);
 }
 
 /** Apply postings a crash left behind, oldest first, so later invoice states overwrite earlier ones. Returns how many. */
@@ -96,7 +121,7 @@ export async function applyPendingPostings(s: Stores, checkpoint?: (point: strin
   let applied = 0;
   for (;;) {
     const rows = await s.memberStore.db.selectFrom('ledger_postings').select(['id', 'body']).orderBy('id').limit(100).execute();
-    for (const r of rows) await applyPosting(s, r.id, JSON.parse(r.body) as LedgerPosting, checkpoint);
+    for (const r of rows) await applyPosting(s, r.id, JSON.parse(r.body) as KeyedPosting, checkpoint);
     applied += rows.length;
     if (rows.length < 100) return applied;
   }

@@ -25,6 +25,13 @@ export interface Schema {
   processed_events: ProcessedEventRow;
   dead_letters: DeadLetterRow;
   member_claims: MemberClaimRow;
+  applied_postings: AppliedPostingRow;
+}
+
+/** A split-store posting the ledger has applied (by its key), so a second applier skips it. */
+export interface AppliedPostingRow {
+  posting_key: string;
+  applied_at: string;
 }
 
 /** A value unique across members (scope `gift-card`: a code), held by the member whose commit claimed it. */

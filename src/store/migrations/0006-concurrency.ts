@@ -10,6 +10,8 @@ import { columnTypes } from './column-types.ts';
  *   member store's commit, so two members racing for it cannot both commit;
  * - job_locks.acquired_at: who has held a job's lease since when, for the one line a
  *   refused second run prints;
+ * - applied_postings: the keys of split-store postings the ledger has applied, so each is
+ *   applied once (see ledger-postings.ts);
  * - an index on idempotency_keys.created_at for purging expired keys.
  * Each step checks what is there first, so a MySQL run interrupted between two
  * non-transactional DDL statements finishes when it is run again.
@@ -34,6 +36,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     select 'gift-card', code, member_id, redeemed_on from gift_cards g
     where member_id is not null and redeemed_on is not null
       and not exists (select 1 from member_claims c where c.scope = 'gift-card' and c.claim = g.code)`.execute(db);
+  await t
+    .table('applied_postings')
+    .ifNotExists()
+    .addColumn('posting_key', t.varchar(64), (c) => c.primaryKey())
+    .addColumn('applied_at', t.varchar(30), (c) => c.notNull())
+    .execute();
   if (!(await columns('job_locks')).has('acquired_at')) {
     await db.schema.alterTable('job_locks').addColumn('acquired_at', t.varchar(30)).execute();
   }
@@ -47,4 +55,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('member_claims').ifExists().execute();
+  await db.schema.dropTable('applied_postings').ifExists().execute();
 }
