@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidInput } from '../../src/domain/errors.ts';
+import { closeServices } from '../../src/jobs/services.ts';
 import * as ops from '../../src/operations/member-operations.ts';
 import { openTestServices } from '../support/engine.ts';
 import { journalImbalance } from '../support/money-checks.ts';
@@ -25,8 +26,7 @@ for (const split of [false, true]) {
       assert.equal((await svc.store.db.selectFrom('gift_cards').select('code').execute()).length, 1);
       assert.deepEqual(await journalImbalance(svc), []);
     } finally {
-      await svc.store.close();
-      if (split) await svc.memberStore.close();
+      await closeServices(svc);
     }
   });
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCollection } from '../../src/jobs/collect.ts';
 import { runRenewal } from '../../src/jobs/renew.ts';
-import type { Services } from '../../src/jobs/services.ts';
+import { closeServices, type Services } from '../../src/jobs/services.ts';
 import * as ops from '../../src/operations/member-operations.ts';
 import type { PaymentGateway } from '../../src/payments/gateway.ts';
 import { openTestServices } from '../support/engine.ts';
@@ -46,8 +46,7 @@ for (const split of [false, true]) {
       await moneyMovedOnce(svc);
       assert.deepEqual(await journalImbalance(svc), []);
     } finally {
-      await svc.store.close();
-      if (split) await svc.memberStore.close();
+      await closeServices(svc);
     }
   });
 
@@ -70,8 +69,7 @@ for (const split of [false, true]) {
       await moneyMovedOnce(svc);
       assert.deepEqual(await journalImbalance(svc), []);
     } finally {
-      await svc.store.close();
-      if (split) await svc.memberStore.close();
+      await closeServices(svc);
     }
   });
 }
@@ -96,6 +94,6 @@ test('a gateway that does not answer leaves the intent pending (503 to the calle
     assert.equal(await refunded(svc), 999);
     await moneyMovedOnce(svc);
   } finally {
-    await svc.store.close();
+    await closeServices(svc);
   }
 });

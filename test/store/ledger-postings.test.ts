@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCollection } from '../../src/jobs/collect.ts';
 import { runRenewal } from '../../src/jobs/renew.ts';
+import { closeServices } from '../../src/jobs/services.ts';
 import * as ops from '../../src/operations/member-operations.ts';
 import { applyPendingPostings } from '../../src/store/ledger-postings.ts';
 import { openTestServices } from '../support/engine.ts';
@@ -34,7 +35,6 @@ test('split stores: a posting applied a second time, late (a slow second applier
     assert.equal(await refunded(), 300, 'the later state stands');
     assert.deepEqual(await svc.memberStore.db.selectFrom('ledger_postings').select('id').execute(), []);
   } finally {
-    await svc.store.close();
-    await svc.memberStore.close();
+    await closeServices(svc);
   }
 });
