@@ -10,11 +10,11 @@ import {
 import * as rules from '../domain/member.ts';
 import type { Discount, Member, NewMember } from '../domain/member.ts';
 import { assertMinorUnits, currencyExponent } from '../domain/money.ts';
-import { GatewayUnavailable, type GatewayOutcome } from '../payments/gateway.ts';
 import { changePlan } from '../domain/plan-change.ts';
 import { chargeback, chargebackFee, refundInvoice, reserveRefund } from '../domain/refund.ts';
 import { bookingDate } from '../jobs/booking.ts';
 import type { Services } from '../jobs/services.ts';
+import { GatewayUnavailable, type GatewayOutcome } from '../payments/gateway.ts';
 import { invoiceById, invoiceByNumber, memberInvoices } from '../store/ledger.ts';
 import { applyPendingPostings, commitMemberChange, type LedgerPosting } from '../store/ledger-postings.ts';
 import { claimForMember, loadMember, retryOnConflict, saveMembers, serializedByMember, type Claim } from '../store/members.ts';
@@ -200,6 +200,15 @@ export async function refundMemberInvoice(svc: Services, memberId: string, numbe
   if (!reason.trim()) throw new InvalidInput('reason', 'a reason is required');
   assertMinorUnits(amount, 'amount');
   const { db } = svc.store;
+  if (requestId) {
+    // A retry of a request whose intent is recorded but whose answer never came back: settle that intent, record nothing again.
+    const invoice = await requireInvoice(svc, memberId, number);
+    const mine = await db.selectFrom('refunds').select('status').where('id', '=', `refund:${invoice.id}:request:${requestId}`).executeTakeFirst();
+    if (mine?.status === 'pending') {
+      svc.checkpoint?.('refund.intent-found');
+      return settleRefund(svc, `refund:${invoice.id}:request:${requestId}`, on);
+    }
+  }
   let refundId = '';
   let resumed = false;
   await onMember(svc, memberId, async (found) => {
@@ -209,7 +218,7 @@ export async function refundMemberInvoice(svc: Services, memberId: string, numbe
     refundId = requestId ? `refund:${invoice.id}:request:${requestId}` : `refund:${invoice.id}:${made.length + 1}`;
     const mine = made.find((r) => r.id === refundId);
     if (mine?.status === 'pending') {
-      // This request's intent is there but its answer never came back: settle it below, reserve nothing again.
+      // Recorded by a twin of this request between the look-up above and here: settle it below, reserve nothing again.
       resumed = true;
       return { member, events: [] };
     }
