@@ -23,10 +23,20 @@ export class HttpProblem extends Error {
 }
 
 const titles: Record<number, string> = {
-  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 409: 'Conflict',
-  413: 'Payload too large', 415: 'Unsupported media type', 422: 'Unprocessable content', 429: 'Too many requests',
-  500: 'Internal error', 503: 'Service unavailable',
+  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 408: 'Request timeout',
+  409: 'Conflict', 413: 'Payload too large', 415: 'Unsupported media type', 422: 'Unprocessable content', 429: 'Too many requests',
+  431: 'Request header fields too large', 500: 'Internal error', 503: 'Service unavailable',
 };
+
+/**
+ * A whole HTTP/1.1 problem+json response as text, for a request the HTTP parser refused
+ * before the framework saw it (only the raw socket is left to answer on); the connection closes.
+ */
+export function rawProblemResponse(status: number, detail: string, field: string): string {
+  const title = titles[status] ?? 'Error';
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail, field });
+  return `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
 
 export function sendProblem(reply: FastifyReply, status: number, detail: string, field?: string): FastifyReply {
   const body: Problem = { type: 'about:blank', title: titles[status] ?? 'Error', status, detail, ...(field ? { field } : {}), instance: reply.request.url };

@@ -10,7 +10,7 @@ import type { ApiContext } from './context.ts';
 import { idempotency } from './idempotency.ts';
 import { AccessLog, type ApiLogs } from './logs.ts';
 import type { ServiceMetrics } from './metrics.ts';
-import { errorHandler, sendProblem } from './problem.ts';
+import { errorHandler, rawProblemResponse, sendProblem } from './problem.ts';
 import { rateLimiter } from './rate-limit.ts';
 import { backOfficeRoutes } from './routes/back-office-routes.ts';
 import { csRoutes } from './routes/cs-routes.ts';
@@ -72,8 +72,7 @@ function base(api: ApiContext, opts: ApiOptions): FastifyInstance {
       if (!socket.writable) return socket.destroy();
       const code = (err as NodeJS.ErrnoException).code;
       const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const body = JSON.stringify({ type: 'about:blank', title: status === 400 ? 'Bad request' : status === 408 ? 'Request timeout' : 'Request header fields too large', status, detail: `the request could not be parsed (${code ?? 'malformed'})`, field: 'request' });
-      socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 408 ? 'Request Timeout' : 'Request Header Fields Too Large'}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(rawProblemResponse(status, `the request could not be parsed (${code ?? 'malformed'})`, 'request'));
     },
     ...(opts.https ? { https: { key: opts.https.key, cert: opts.https.cert, ca: opts.https.ca, requestCert: true, rejectUnauthorized: true } } : {}),
   });

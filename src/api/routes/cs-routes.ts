@@ -97,7 +97,11 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
 
   app.post('/v1/cs/members/:id/refunds', {
     config: { roles },
-    schema: { tags, summary: 'Refund all or part of a paid invoice (reason required, audited)', params: MemberParams, body: RefundBody, response: { 200: Type.Ref('Member'), ...errors(400, 401, 403, 404, 409, 422, 429) } },
+    schema: {
+      tags, summary: 'Refund all or part of a paid invoice (reason required, audited)',
+      description: 'The refund is recorded before the gateway is called. 503 (with Retry-After): the gateway did not answer; the refund stays recorded and is settled by the next collection run or by a retry with the same Idempotency-Key.',
+      params: MemberParams, body: RefundBody, response: { 200: Type.Ref('Member'), ...errors(400, 401, 403, 404, 409, 422, 429, 503) },
+    },
   }, async (req) => {
     const { id } = req.params as Params;
     const b = req.body as Static<typeof RefundBody>;
