@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
@@ -90,20 +91,7 @@ function base(api: ApiContext, opts: ApiOptions): FastifyInstance {
   // Callback hooks, not async ones: they run on every request, and each promise costs there.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
-    done();
-  });
-  // A body that stops arriving holds a socket and a parser: it must be whole within the request timeout too.
-  // (Also after an answer given without reading the body, a 401 or a 415: Node keeps such a
-  // socket open, waiting for the rest of the body.)
-  app.addHook('onRequest', (req, _reply, done) => {
-    const raw = req.raw;
-    if (!raw.complete && (raw.headers['content-length'] || raw.headers['transfer-encoding'])) {
-      const deadline = setTimeout(() => {
-        if (!raw.complete) raw.socket?.destroy?.();
-      }, requestTimeout).unref();
-      const clear = () => clearTimeout(deadline);
-      raw.once('end', clear).once('close', clear);
-    }
+    if (req.raw.method !== 'GET') bodyDeadline(req.raw, requestTimeout);
     done();
   });
   app.addHook('onRequest', accessControl(apiKeyVerifier(api.svc.store.db, opts.keyCacheMs ?? 5000), rateLimiter(opts.rateLimit ?? 6000)));
@@ -112,6 +100,20 @@ function base(api: ApiContext, opts: ApiOptions): FastifyInstance {
     done();
   });
   return app;
+}
+
+/**
+ * A body that stops arriving holds a socket and a parser: it must be whole within the request
+ * timeout too, also after an answer given without reading it (a 401, a 415), when Node keeps the
+ * socket open waiting for the rest. Reads carry no body and skip this (it is on every request).
+ */
+function bodyDeadline(raw: IncomingMessage, ms: number): void {
+  if (raw.complete || !(raw.headers['content-length'] || raw.headers['transfer-encoding'])) return;
+  const deadline = setTimeout(() => {
+    if (!raw.complete) raw.socket?.destroy?.();
+  }, ms).unref();
+  const clear = () => clearTimeout(deadline);
+  raw.once('end', clear).once('close', clear);
 }
 
 /** Every POST route takes an Idempotency-Key (see idempotency.ts); to be called before the routes are added. */
