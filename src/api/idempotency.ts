@@ -7,20 +7,20 @@ import { insertNew } from '../store/bulk.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotency?: { apiKeyId: string; key: string; requestHash: string };
+    idempotency?: { apiKeyId: string; key: string };
   }
 }
 
 /**
- * A name for what one request does, derived from its Idempotency-Key and body, for
- * operations that record their own ids (a credit, a refund): a retry after a crash that
- * left the key unanswered then finds the first attempt's record instead of doing it
- * again. The body is part of the name so that a key reused for another request once it
- * has expired names another record.
+ * A name for what one request does, derived from its Idempotency-Key, for operations
+ * that record their own ids (a credit, a refund): a retry after a crash that left the
+ * key unanswered then finds the first attempt's record instead of doing it again. The
+ * name outlives the key's expiry on purpose: a credit or refund is never made twice
+ * under one key, even when the key is reused a day later.
  */
 export function requestScopedId(request: FastifyRequest): string | undefined {
   const idem = request.idempotency;
-  return idem && createHash('sha256').update(`${idem.apiKeyId}\n${idem.key}\n${idem.requestHash}`).digest('base64url').slice(0, 22);
+  return idem && createHash('sha256').update(`${idem.apiKeyId}\n${idem.key}`).digest('base64url').slice(0, 22);
 }
 
 /** JSON with object keys sorted at every depth: two bodies that differ only in key order are the same request. */
@@ -86,7 +86,7 @@ export function idempotency(db: Kysely<Schema>, opts: IdempotencyOptions = {}) {
               .where('api_key_id', '=', apiKeyId).where('idem_key', '=', key).where('status_code', 'is', null).where('created_at', '=', found.created_at)
               .executeTakeFirst()).numUpdatedRows) === 1;
           if (!abandoned) throw new HttpProblem(409, 'a request with this Idempotency-Key is still in progress; retry shortly', 'Idempotency-Key');
-          request.idempotency = { apiKeyId, key, requestHash };
+          request.idempotency = { apiKeyId, key };
           return undefined;
         }
         return reply.code(found.status_code).header('idempotent-replayed', 'true').type(found.status_code >= 400 ? 'application/problem+json' : 'application/json').send(found.response);
@@ -95,7 +95,7 @@ export function idempotency(db: Kysely<Schema>, opts: IdempotencyOptions = {}) {
         { api_key_id: apiKeyId, idem_key: key, request_hash: requestHash, status_code: null, response: null, created_at: new Date().toISOString() },
       ]);
       if (inserted === 0) throw new HttpProblem(409, 'a request with this Idempotency-Key is still in progress; retry shortly', 'Idempotency-Key');
-      request.idempotency = { apiKeyId, key, requestHash };
+      request.idempotency = { apiKeyId, key };
       return undefined;
     },
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import { canonicalJson } from '../../src/api/idempotency.ts';
+import { canonicalJson, idempotency } from '../../src/api/idempotency.ts';
 import { MAX_MINOR_UNITS } from '../../src/domain/money.ts';
 import { testApi } from '../support/api.ts';
 
@@ -89,18 +89,26 @@ test('a new API key\'s secret is never kept for replays: the replay answers with
   assert.equal(replay.json().key.id, first.json().key.id);
 });
 
-test('idempotency keys expire after their time and are purged', async () => {
+test('idempotency keys expire after their time and are purged; a credit named after a key is still never made twice', async () => {
   const { db } = t.svc.store;
-  const headers = { ...t.auth('cs-agent'), 'idempotency-key': 'old-credit' };
-  const credit = { amount: 5, currency: 'EUR', reason: 'expiry probe' };
-  assert.equal((await t.app.inject({ method: 'POST', url: '/v1/cs/members/p1/credits', headers, payload: credit })).statusCode, 200);
+  const age = (key: string) => db.updateTable('idempotency_keys').set({ created_at: new Date(Date.now() - 24 * 3600_000 - 60_000).toISOString() }).where('idem_key', '=', key).execute();
+  const plan = (key: string, to: string) => t.app.inject({ method: 'POST', url: '/v1/members/p1/plan-change', headers: { ...t.auth('member-app'), 'idempotency-key': key }, payload: { plan: to } });
+  assert.equal((await plan('old-change', 'standard')).statusCode, 200);
+  assert.equal((await plan('old-change', 'premium')).statusCode, 422, 'within its day the key is bound to its request');
   // A day and a minute later the key is forgotten: the same key is a new request.
-  await db.updateTable('idempotency_keys').set({ created_at: new Date(Date.now() - 24 * 3600_000 - 60_000).toISOString() }).where('idem_key', '=', 'old-credit').execute();
-  const again = await t.app.inject({ method: 'POST', url: '/v1/cs/members/p1/credits', headers, payload: { ...credit, amount: 6 } });
+  await age('old-change');
+  const again = await plan('old-change', 'premium');
   assert.equal(again.statusCode, 200, again.body);
   assert.equal(again.headers['idempotent-replayed'], undefined);
+
+  const credit = (amount: number) => t.app.inject({ method: 'POST', url: '/v1/cs/members/p1/credits', headers: { ...t.auth('cs-agent'), 'idempotency-key': 'old-credit' }, payload: { amount, currency: 'EUR', reason: 'expiry probe' } });
+  assert.equal((await credit(5)).statusCode, 200);
+  await age('old-credit');
+  const reused = await credit(6);
+  assert.equal(reused.statusCode, 422, 'the credit is named after the key: reusing it never credits twice');
+  assert.match(reused.json().detail, /already granted/);
+
   await db.insertInto('idempotency_keys').values({ api_key_id: 'x', idem_key: 'ancient', request_hash: 'h', status_code: 200, response: '{}', created_at: '2026-01-01T00:00:00.000Z' }).execute();
-  const { idempotency } = await import('../../src/api/idempotency.ts');
   assert.equal(await idempotency(db).purge(), 1);
   assert.equal((await db.selectFrom('idempotency_keys').select('idem_key').where('idem_key', '=', 'ancient').execute()).length, 0);
 });
