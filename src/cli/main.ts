@@ -15,7 +15,7 @@ import { mismatches } from '../scenario/expectations.ts';
 import { runScenario } from '../scenario/run-scenario.ts';
 import { readScenarioFile } from '../scenario/scenario-file.ts';
 import { StoreError } from '../store/connect.ts';
-import { configFromEnv, openServices, type Config } from '../wiring.ts';
+import { configFromEnv, logger, openServices, type Config } from '../wiring.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/api-keys.ts';
 import { BrokerError, followOutbox, messagingConfigFromEnv, openMessaging, relayOutbox, transportKind, type Messaging } from '../messaging/index.ts';
 import { runDemo } from './demo.ts';
@@ -38,6 +38,8 @@ const usage = `usage: tally <command> [options]
                                      publish the outbox once (or keep at it) to the in-process bus or RabbitMQ
   dlq list [--limit N] | dlq show ID | dlq replay ID | dlq replay --all | dlq purge [--transport embedded|amqp]
                                      dead letters: inspect, redeliver to the consumer that gave up, or drop
+  legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D]
+                                     create and fill the reference legacy billing system (deterministic)
 
 environment: TALLY_DB_URL (default sqlite:var/tally.db; or mysql://USER:PASS@HOST:PORT/DB, postgres://…),
   TALLY_MEMBER_DB_URL / TALLY_LEDGER_DB_URL (split the member store from the ledger; both default to TALLY_DB_URL),
@@ -117,6 +119,10 @@ export async function main(argv: string[]): Promise<number> {
       follow: { type: 'boolean' },
       all: { type: 'boolean' },
       transport: { type: 'string' },
+      url: { type: 'string' },
+      countries: { type: 'string' },
+      seed: { type: 'string' },
+      'as-of': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -131,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
       const date = dateOption(values);
       const result = await withServices((svc) => leased(svc, [command], () => {
         const run = command === 'renew' ? runRenewal : runCollection;
-        const progress = jobProgress(svc, command, date);
+        const progress = jobProgress(svc.log, command, date);
         return run(svc, date, { onProgress: progress.tick }).finally(progress.stop);
       }));
       console.log(JSON.stringify({ job: command, date, ...result }));
@@ -256,6 +262,28 @@ export async function main(argv: string[]): Promise<number> {
       console.log(JSON.stringify(out, null, 2));
       return 'failed' in out && out.failed > 0 ? 1 : 0;
     }
+    case 'legacy': {
+      if (rest[0] !== 'seed' || rest.length > 1) throw new UsageError('usage: tally legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D]');
+      const url = option(values, 'url');
+      if (!url) throw new UsageError('--url is required (sqlite:PATH, mysql://… or postgres://…)');
+      const members = Number(option(values, 'members') ?? NaN);
+      if (!Number.isInteger(members) || members < 1) throw new UsageError('--members must be a positive whole number');
+      const seed = Number(option(values, 'seed') ?? 1);
+      if (!Number.isSafeInteger(seed)) throw new UsageError('--seed must be a whole number');
+      const asOf = option(values, 'as-of') ?? businessDate(Date.now(), 'America/Los_Angeles');
+      const countries = option(values, 'countries')?.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean);
+      // Loaded here only: the legacy is the other side, and no other command needs it.
+      const legacy = await import('../legacy/index.ts');
+      const conn = await legacy.openLegacy(url);
+      try {
+        const progress = jobProgress(logger(process.env.TALLY_LOG_LEVEL || 'info'), 'legacy seed', asOf, members);
+        const result = await legacy.seedLegacy(conn.db, { members, countries, seed, asOf }, progress.tick).finally(progress.stop);
+        console.log(JSON.stringify({ engine: conn.engine, asOf, seed, ...result }));
+      } finally {
+        await conn.close();
+      }
+      return 0;
+    }
     default:
       throw new UsageError(`unknown command "${command}"; run tally --help`);
   }
@@ -266,7 +294,7 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     process.exitCode = await main(argv);
   } catch (err) {
-    if (err instanceof InvalidInput || err instanceof UsageError || err instanceof StoreError || err instanceof BrokerError) {
+    if (err instanceof InvalidInput || err instanceof UsageError || err instanceof StoreError || err instanceof BrokerError || (err instanceof Error && err.name === 'LegacyError')) {
       process.stderr.write(`tally: ${err.message}\n`);
       process.exitCode = 2;
       return;

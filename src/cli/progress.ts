@@ -1,11 +1,11 @@
 import { SingleBar, Presets } from 'cli-progress';
-import type { Services } from '../jobs/services.ts';
+import type { Logger } from 'pino';
 
 /**
  * Progress for a long job: a bar on a terminal, a structured log line every
  * few seconds otherwise (CI, cron, containers).
  */
-export function jobProgress(svc: Services, job: string, date: string, total?: number): { tick: (done: number) => void; stop: () => void } {
+export function jobProgress(log: Logger, job: string, date: string, total?: number): { tick: (done: number) => void; stop: () => void } {
   if (process.stderr.isTTY) {
     const bar = new SingleBar({ format: `${job} ${date} [{bar}] {value}${total ? '/{total}' : ''} {duration_formatted}`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
     bar.start(total ?? 0, 0);
@@ -17,7 +17,7 @@ export function jobProgress(svc: Services, job: string, date: string, total?: nu
       const now = Date.now();
       if (now - last < 2000) return;
       last = now;
-      svc.log.info({ job, date, done, total }, 'progress');
+      log.info({ job, date, done, total }, 'progress');
     },
     stop: () => undefined,
   };

@@ -1,0 +1,10 @@
+/**
+ * The reference legacy billing system: the other side of a migration. It imports nothing
+ * from Tally; Tally's migration tools read it through its own schema.
+ */
+export { LegacyError, openLegacy, type LegacyDb, type LegacyEngine } from './connect.ts';
+export { dec4, formatDec4, includedTax, roundBankers, timesRate, type Dec4 } from './decimal.ts';
+export { generateMember, legacyWartRates, type MemberRows, type PopulationOptions } from './generator.ts';
+export { legacyCountries, legacyPlans } from './reference-data.ts';
+export { createLegacySchema, legacyTables, type LegacySchema, type LegacyTable } from './schema.ts';
+export { seedLegacy, type SeedResult } from './seed.ts';
