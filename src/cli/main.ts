@@ -40,6 +40,7 @@ const usage = `usage: tally <command> [options]
                                      dead letters: inspect, redeliver to the consumer that gave up, or drop
   legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D]
                                      create and fill the reference legacy billing system (deterministic)
+  legacy run-day --url URL --date D  the legacy's own nightly billing and charging for day D
 
 environment: TALLY_DB_URL (default sqlite:var/tally.db; or mysql://USER:PASS@HOST:PORT/DB, postgres://…),
   TALLY_MEMBER_DB_URL / TALLY_LEDGER_DB_URL (split the member store from the ledger; both default to TALLY_DB_URL),
@@ -263,17 +264,29 @@ export async function main(argv: string[]): Promise<number> {
       return 'failed' in out && out.failed > 0 ? 1 : 0;
     }
     case 'legacy': {
-      if (rest[0] !== 'seed' || rest.length > 1) throw new UsageError('usage: tally legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D]');
+      const legacyUsage = 'usage: tally legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D] | legacy run-day --url URL --date D';
+      if (!['seed', 'run-day'].includes(rest[0] ?? '') || rest.length > 1) throw new UsageError(legacyUsage);
       const url = option(values, 'url');
       if (!url) throw new UsageError('--url is required (sqlite:PATH, mysql://… or postgres://…)');
+      // Loaded here only: the legacy is the other side, and no other command needs it.
+      const legacy = await import('../legacy/index.ts');
+      if (rest[0] === 'run-day') {
+        const date = option(values, 'date');
+        if (!date) throw new UsageError('--date is required (YYYY-MM-DD)');
+        const conn = await legacy.openLegacy(url);
+        try {
+          console.log(JSON.stringify({ date, ...(await legacy.runLegacyDay(conn.db, date)) }));
+        } finally {
+          await conn.close();
+        }
+        return 0;
+      }
       const members = Number(option(values, 'members') ?? NaN);
       if (!Number.isInteger(members) || members < 1) throw new UsageError('--members must be a positive whole number');
       const seed = Number(option(values, 'seed') ?? 1);
       if (!Number.isSafeInteger(seed)) throw new UsageError('--seed must be a whole number');
       const asOf = option(values, 'as-of') ?? businessDate(Date.now(), 'America/Los_Angeles');
       const countries = option(values, 'countries')?.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean);
-      // Loaded here only: the legacy is the other side, and no other command needs it.
-      const legacy = await import('../legacy/index.ts');
       const conn = await legacy.openLegacy(url);
       try {
         const progress = jobProgress(logger(process.env.TALLY_LOG_LEVEL || 'info'), 'legacy seed', asOf, members);

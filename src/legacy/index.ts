@@ -5,6 +5,7 @@
 export { LegacyError, openLegacy, type LegacyDb, type LegacyEngine } from './connect.ts';
 export { dec4, formatDec4, includedTax, roundBankers, timesRate, type Dec4 } from './decimal.ts';
 export { generateMember, legacyWartRates, type MemberRows, type PopulationOptions } from './generator.ts';
-export { legacyCountries, legacyPlans } from './reference-data.ts';
+export { legacyCountries, legacyPlans, legacyReferenceRows } from './reference-data.ts';
+export { runLegacyDay, type LegacyDayResult } from './run-day.ts';
 export { createLegacySchema, legacyTables, type LegacySchema, type LegacyTable } from './schema.ts';
 export { seedLegacy, type SeedResult } from './seed.ts';
