@@ -51,6 +51,7 @@ export type MemberRows = { [T in LegacyTable]?: LegacySchema[T][] };
 
 type Rng = () => number;
 
+/** mulberry32, seeded per member. (Tally's demo has its own copy: the legacy imports nothing of Tally.) */
 function rngFor(seed: number, n: number): Rng {
   let a = (seed ^ Math.imul(n + 1, 0x9e3779b1)) >>> 0;
   return () => {
