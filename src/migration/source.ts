@@ -1,0 +1,17 @@
+/**
+ * Where a migration reads from. A source is small: the countries it holds, and its members
+ * country by country, a keyset page at a time, each member with all of its rows. A team with
+ * another legacy system writes one of these and reuses the rest of the migration.
+ */
+export interface MigrationSource<Member> {
+  readonly name: string;
+  /** Countries with members, as ISO 3166 alpha-2 codes, and how many members each. */
+  countries(): Promise<{ country: string; members: number }[]>;
+  /**
+   * Up to `limit` members of a country after `cursor` (null: from the start), in a stable
+   * order, each whole; `cursor` of the result continues after the last one (null: done).
+   * Never more than one page is held: a country of any size streams through.
+   */
+  page(country: string, cursor: string | null, limit: number): Promise<{ members: Member[]; cursor: string | null }>;
+  close(): Promise<void>;
+}

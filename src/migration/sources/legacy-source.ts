@@ -1,0 +1,143 @@
+import { sql } from 'kysely';
+import { openLegacy, type LegacyDb, type LegacySchema } from '../../legacy/index.ts';
+import type { MigrationSource } from '../source.ts';
+
+type Row<T extends keyof LegacySchema> = LegacySchema[T];
+
+/** One legacy member: a customer and every row that hangs off it, as the legacy holds them. */
+export interface LegacyMember {
+  /** The customer's account number: the member id on both sides of the migration. */
+  key: string;
+  custId: number;
+  customer: Row<'customer'>;
+  emails: Row<'customer_email'>[];
+  addresses: Row<'customer_address'>[];
+  accounts: Row<'account'>[];
+  paymentMethods: Row<'payment_method'>[];
+  subscriptions: Row<'subscription'>[];
+  history: Row<'subscription_history'>[];
+  redemptions: Row<'promotion_redemption'>[];
+  invoices: Row<'invoice_header'>[];
+  details: Row<'invoice_detail'>[];
+  /** Payment transactions of the member's invoices, and any made with its cards on an invoice that does not exist (orphans). */
+  payments: Row<'payment_txn'>[];
+  giftCards: Row<'gift_card'>[];
+  giftCardTxns: Row<'gift_card_txn'>[];
+  creditMemos: Row<'credit_memo'>[];
+}
+
+const chunk = 500;
+
+async function inChunks<T, R>(ids: T[], read: (part: T[]) => Promise<R[]>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < ids.length; i += chunk) if (ids.slice(i, i + chunk).length) out.push(...(await read(ids.slice(i, i + chunk))));
+  return out;
+}
+
+function groupBy<R>(rows: R[], key: (r: R) => number): Map<number, R[]> {
+  const out = new Map<number, R[]>();
+  for (const r of rows) {
+    const k = Number(key(r));
+    const list = out.get(k);
+    if (list) list.push(r);
+    else out.set(k, [r]);
+  }
+  return out;
+}
+
+/**
+ * The reference legacy as a migration source. Members are customers in customer-key
+ * order; a country's members are those whose country code, however the legacy wrote it
+ * (lower case, three letters, spaces), names that country. A page reads its members' rows
+ * with a dozen set-based queries, not a dozen per member.
+ */
+export function legacySource(legacy: LegacyDb): MigrationSource<LegacyMember> {
+  const { db } = legacy;
+  const normalized = sql<string>`upper(trim(${sql.ref('customer.country_cd')}))`;
+  let alpha3: Map<string, string> | undefined;
+  const countryCodes = async () => {
+    alpha3 ??= new Map((await db.selectFrom('country').select(['country_cd', 'country_cd3']).execute()).map((c) => [c.country_cd3.toUpperCase(), c.country_cd.toUpperCase()]));
+    return alpha3;
+  };
+
+  return {
+    name: 'legacy',
+
+    async countries() {
+      const codes = await countryCodes();
+      const rows = await db.selectFrom('customer').select((eb) => [normalized.as('cd'), eb.fn.countAll<number>().as('n')]).groupBy(normalized).execute();
+      const counts = new Map<string, number>();
+      for (const r of rows) {
+        const cd = r.cd === null ? '??' : codes.get(r.cd) ?? r.cd;
+        counts.set(cd, (counts.get(cd) ?? 0) + Number(r.n));
+      }
+      return [...counts].map(([country, members]) => ({ country, members })).sort((a, b) => (a.country < b.country ? -1 : 1));
+    },
+
+    async page(country, cursor, limit) {
+      const codes = await countryCodes();
+      const spellings = [country, ...[...codes].filter(([, two]) => two === country).map(([three]) => three)];
+      const after = cursor === null ? -1 : Number(cursor);
+      const customers = await db.selectFrom('customer').selectAll().where(normalized, 'in', spellings).where('cust_id', '>', after).orderBy('cust_id').limit(limit).execute();
+      if (!customers.length) return { members: [], cursor: null };
+      const custIds = customers.map((c) => Number(c.cust_id));
+      const [emails, addresses, accounts] = await Promise.all([
+        inChunks(custIds, (ids) => db.selectFrom('customer_email').selectAll().where('cust_id', 'in', ids).orderBy('email_id').execute()),
+        inChunks(custIds, (ids) => db.selectFrom('customer_address').selectAll().where('cust_id', 'in', ids).orderBy('addr_id').execute()),
+        inChunks(custIds, (ids) => db.selectFrom('account').selectAll().where('cust_id', 'in', ids).orderBy('acct_id').execute()),
+      ]);
+      const acctIds = accounts.map((a) => Number(a.acct_id));
+      const [methods, subs, invoices, giftCards, giftTxns, memos] = await Promise.all([
+        inChunks(acctIds, (ids) => db.selectFrom('payment_method').selectAll().where('acct_id', 'in', ids).orderBy('pm_id').execute()),
+        inChunks(acctIds, (ids) => db.selectFrom('subscription').selectAll().where('acct_id', 'in', ids).orderBy('sub_id').execute()),
+        inChunks(acctIds, (ids) => db.selectFrom('invoice_header').selectAll().where('acct_id', 'in', ids).orderBy('inv_id').execute()),
+        inChunks(acctIds, (ids) => db.selectFrom('gift_card').selectAll().where('redeemed_acct_id', 'in', ids).orderBy('gc_id').execute()),
+        inChunks(acctIds, (ids) => db.selectFrom('gift_card_txn').selectAll().where('acct_id', 'in', ids).orderBy('gc_txn_id').execute()),
+        inChunks(acctIds, (ids) => db.selectFrom('credit_memo').selectAll().where('acct_id', 'in', ids).orderBy('memo_id').execute()),
+      ]);
+      const subIds = subs.map((s) => Number(s.sub_id));
+      const invIds = invoices.map((i) => Number(i.inv_id));
+      const pmIds = methods.map((p) => Number(p.pm_id));
+      const [history, redemptions, details, byInvoice, byCard] = await Promise.all([
+        inChunks(subIds, (ids) => db.selectFrom('subscription_history').selectAll().where('sub_id', 'in', ids).orderBy('sub_hist_id').execute()),
+        inChunks(subIds, (ids) => db.selectFrom('promotion_redemption').selectAll().where('sub_id', 'in', ids).orderBy('redemption_id').execute()),
+        inChunks(invIds, (ids) => db.selectFrom('invoice_detail').selectAll().where('inv_id', 'in', ids).orderBy('inv_det_id').execute()),
+        inChunks(invIds, (ids) => db.selectFrom('payment_txn').selectAll().where('inv_id', 'in', ids).orderBy('txn_id').execute()),
+        inChunks(pmIds, (ids) => db.selectFrom('payment_txn').selectAll().where('pm_id', 'in', ids).orderBy('txn_id').execute()),
+      ]);
+      // A card's transactions on an invoice nobody has are the member's orphans; the rest came through the invoices.
+      const invoiceIds = new Set(invIds);
+      const payments = [...byInvoice, ...byCard.filter((t) => !invoiceIds.has(Number(t.inv_id)))];
+      const acctOf = new Map(accounts.map((a) => [Number(a.acct_id), Number(a.cust_id)]));
+      const subAcct = new Map(subs.map((s) => [Number(s.sub_id), Number(s.acct_id)]));
+      const invAcct = new Map(invoices.map((i) => [Number(i.inv_id), Number(i.acct_id)]));
+      const pmAcct = new Map(methods.map((p) => [Number(p.pm_id), Number(p.acct_id)]));
+      const byCust = <R>(rows: R[], acct: (r: R) => number | undefined) => groupBy(rows, (r) => acctOf.get(acct(r) ?? -1) ?? -1);
+      const g = {
+        emails: groupBy(emails, (e) => e.cust_id), addresses: groupBy(addresses, (a) => a.cust_id), accounts: groupBy(accounts, (a) => a.cust_id),
+        methods: byCust(methods, (p) => Number(p.acct_id)), subs: byCust(subs, (s) => Number(s.acct_id)), invoices: byCust(invoices, (i) => Number(i.acct_id)),
+        giftCards: byCust(giftCards, (c) => Number(c.redeemed_acct_id)), giftTxns: byCust(giftTxns, (t) => Number(t.acct_id)), memos: byCust(memos, (m) => Number(m.acct_id)),
+        history: byCust(history, (h) => subAcct.get(Number(h.sub_id))), redemptions: byCust(redemptions, (r) => subAcct.get(Number(r.sub_id))),
+        details: byCust(details, (d) => invAcct.get(Number(d.inv_id))), payments: byCust(payments, (t) => invAcct.get(Number(t.inv_id)) ?? pmAcct.get(Number(t.pm_id))),
+      };
+      const members = customers.map((customer): LegacyMember => {
+        const id = Number(customer.cust_id);
+        const of = <R>(m: Map<number, R[]>) => m.get(id) ?? [];
+        return {
+          key: customer.acct_no, custId: id, customer, emails: of(g.emails), addresses: of(g.addresses), accounts: of(g.accounts), paymentMethods: of(g.methods),
+          subscriptions: of(g.subs), history: of(g.history), redemptions: of(g.redemptions), invoices: of(g.invoices), details: of(g.details),
+          payments: of(g.payments), giftCards: of(g.giftCards), giftCardTxns: of(g.giftTxns), creditMemos: of(g.memos),
+        };
+      });
+      return { members, cursor: customers.length < limit ? null : String(custIds.at(-1)) };
+    },
+
+    close: () => legacy.close(),
+  };
+}
+
+/** Open the legacy at `url` as a migration source. */
+export async function openLegacySource(url: string): Promise<MigrationSource<LegacyMember>> {
+  return legacySource(await openLegacy(url, '--from'));
+}
+
