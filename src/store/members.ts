@@ -51,6 +51,7 @@ export async function retryOnConflict<T>(work: (attempt: number) => Promise<T>, 
  */
 export function mayRetry(err: unknown): boolean {
   if (err instanceof VersionConflict) return true;
+  if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; errno?: unknown };
   return e.errno === 1213 || e.errno === 1205 || e.code === '40001' || e.code === '40P01' || e.code === 'SQLITE_BUSY';
 }
