@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateMember, legacyCountries, openLegacy, seedLegacy, type MemberRows } from '../../src/legacy/index.ts';
 import { legacySource, type LegacyMember } from '../../src/migration/sources/legacy-source.ts';
+import { builtInCatalog, catalogIndex } from '../../src/domain/catalog.ts';
+import { referenceLegacyPlans } from '../../src/migration/plan-mapping.ts';
+import { transformLegacyMember } from '../../src/migration/transform/legacy-member.ts';
 import { freshStoreUrl } from '../support/engine.ts';
+
+const catalog = catalogIndex(builtInCatalog);
 
 const opts = { members: 400, seed: 11, asOf: '2026-11-28', countries: ['DE', 'JP', 'US'] };
 
@@ -38,6 +43,16 @@ test('the legacy source pages a country\'s members in key order, each whole, wha
       const expected = customers.filter((c) => countryOf(c.country_cd) === country).map((c) => c.cust_id).sort((a, b) => a - b);
       assert.deepEqual(seen.map((m) => m.custId), expected, `${country}: every member once, in key order`);
       assert.equal(counts.find((c) => c.country === country)!.members, expected.length);
+      // Every member of a generated population transforms, or is quarantined for a stated reason; none throws.
+      const promotions = new Map((await legacy.db.selectFrom('promotion').selectAll().execute()).map((p) => [Number(p.promo_id), p]));
+      const results = seen.map((m) => transformLegacyMember(m, { catalog, plans: referenceLegacyPlans, promotions }));
+      const loaded = results.filter((r) => r.member);
+      assert.ok(loaded.length >= seen.length * 0.9, `${loaded.length} of ${seen.length} transformed`);
+      for (const r of loaded) {
+        assert.equal(r.member!.country, country);
+        assert.equal(r.member!.currency, catalog.currencyOf(country));
+        assert.ok(r.member!.subscriptions.length >= 0 && r.member!.email === r.member!.email?.trim().toLowerCase());
+      }
       for (const m of seen.filter((x) => x.custId < 2_000_000_000).slice(0, 40)) {
         const rows = generated[m.custId - 1]!;
         assert.equal(m.key, rows.customer![0]!.acct_no);
