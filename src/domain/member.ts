@@ -29,6 +29,12 @@ export interface Subscription {
   cancelAtPeriodEnd: boolean;
   pendingPlanId: string | null;
   discount: Discount | null;
+  /**
+   * A price kept from the system the member was migrated from (minor units, the member's
+   * currency): it replaces the catalog price of the current plan until the plan changes.
+   * Absent on members who signed up in Tally.
+   */
+  keptPrice?: number | null;
 }
 
 /**

@@ -4,7 +4,7 @@ import { event } from './events.ts';
 import { issueInvoice } from './invoice.ts';
 import { withSubscription, type Member } from './member.ts';
 import { roundDiv } from './money.ts';
-import type { BillingContext, RenewalResult } from './renewal.ts';
+import { planPrice, type BillingContext, type RenewalResult } from './renewal.ts';
 
 /**
  * Prorated charge for an upgrade: (new − old) × remaining days / days in the
@@ -33,9 +33,9 @@ export function changePlan(member: Member, planId: string, on: IsoDate, ctx: Bil
 
   // Before the first paid period (trial, or signed up today and not billed yet) there is nothing to prorate.
   if (sub.status === 'trial' || sub.periodStart === null || sub.periodEnd === null || on >= sub.periodEnd) {
-    return { member: withSubscription(member, { ...sub, planId, pendingPlanId: null, since: on }), invoices: [], events: [changed] };
+    return { member: withSubscription(member, { ...sub, planId, pendingPlanId: null, since: on, keptPrice: null }), invoices: [], events: [changed] };
   }
-  const oldPrice = ctx.catalog.price(sub.planId, member.country, on, sub.since).amount;
+  const oldPrice = planPrice(sub, member.country, on, ctx.catalog);
   if (newPrice <= oldPrice || plan.period !== oldPlan.period) {
     const pending = planId === sub.planId ? null : planId;
     return {
@@ -70,7 +70,7 @@ export function changePlan(member: Member, planId: string, on: IsoDate, ctx: Bil
     ctx.tax,
   );
   return {
-    member: withSubscription(issued.member, { ...sub, planId, pendingPlanId: null, since: on }),
+    member: withSubscription(issued.member, { ...sub, planId, pendingPlanId: null, since: on, keptPrice: null }),
     invoices: [issued.invoice],
     events: [changed, ...issued.events],
   };

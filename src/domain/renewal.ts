@@ -28,6 +28,11 @@ export function discountFor(discount: Discount | null, price: number): { amount:
   return { amount, next: cyclesLeft > 0 ? { ...discount, cyclesLeft } : null };
 }
 
+/** What the subscription's current plan costs on a date: the price it kept from a migration, else the catalog's. */
+export function planPrice(sub: Subscription, country: string, on: IsoDate, catalog: CatalogIndex): number {
+  return sub.keptPrice ?? catalog.price(sub.planId, country, on, sub.since).amount;
+}
+
 /**
  * Invoice generation as a function: given a member and a business date, bill
  * every period that has started by that date and is not billed yet. The
@@ -52,7 +57,7 @@ export function renewMember(member: Member, date: IsoDate, ctx: BillingContext):
           subscription: sub.id, from: sub.planId, to: sub.pendingPlanId,
         }));
         const switchesPeriod = ctx.catalog.plan(sub.pendingPlanId).period !== ctx.catalog.plan(sub.planId).period;
-        sub = { ...sub, planId: sub.pendingPlanId, pendingPlanId: null, since: periodStart };
+        sub = { ...sub, planId: sub.pendingPlanId, pendingPlanId: null, since: periodStart, keptPrice: null };
         // Moving between monthly and yearly restarts the anniversary schedule on the change date;
         // the old anchor counts periods of the old length.
         if (switchesPeriod) sub = { ...sub, anchor: periodStart, cycle: 0 };
@@ -62,8 +67,8 @@ export function renewMember(member: Member, date: IsoDate, ctx: BillingContext):
       const periodEnd = billingDate(sub.anchor, plan.period, cycle);
       // A schedule that does not move forward would bill the same months again: stop loudly instead.
       if (periodEnd <= periodStart) throw new Error(`billing schedule of ${sub.id} does not advance past ${periodStart}`);
-      const price = ctx.catalog.price(sub.planId, current.country, periodStart, sub.since);
-      const discount = discountFor(sub.discount, price.amount);
+      const price = planPrice(sub, current.country, periodStart, ctx.catalog);
+      const discount = discountFor(sub.discount, price);
       const issued = issueInvoice(
         current,
         {
@@ -80,7 +85,7 @@ export function renewMember(member: Member, date: IsoDate, ctx: BillingContext):
             product: plan.product,
             periodStart,
             periodEnd,
-            amount: price.amount,
+            amount: price,
             discount: discount.amount,
           }],
         },

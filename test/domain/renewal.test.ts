@@ -139,3 +139,24 @@ test('switching between monthly and yearly at the next period restarts the sched
   const later = renewMember(back, '2027-02-10', ctx);
   assert.deepEqual(later.invoices.map((i) => [i.periodStart, i.periodEnd]), [['2027-02-10', '2027-03-10']]);
 });
+
+test('a price kept from a migration is billed instead of the catalog price, until the plan changes', () => {
+  const keep = (plan: string, kept: number) => {
+    const signed = memberOn(plan, '2026-01-10', { country: 'DE' });
+    return withSubscription(signed, { ...signed.subscriptions[0]!, keptPrice: kept });
+  };
+  // 7.99 gross in DE instead of the catalog's 9.99: 799 × 0.19 / 1.19 = 127.57 → 128 VAT.
+  const first = renewMember(keep('basic', 799), '2026-01-10', ctx);
+  assert.deepEqual([first.invoices[0]!.subtotal, first.invoices[0]!.tax], [799, 128]);
+  assert.equal(renewMember(first.member, '2026-02-10', ctx).invoices[0]!.subtotal, 799, 'kept at every renewal');
+  // An upgrade prorates from the kept price and drops it.
+  const up = changePlan(first.member, 'premium', '2026-01-31', ctx);
+  assert.equal(up.member.subscriptions[0]!.keptPrice, null);
+  assert.equal(up.invoices[0]!.subtotal, prorate(799, 1799, '2026-01-31', '2026-01-10', '2026-02-10'));
+  assert.equal(renewMember(up.member, '2026-02-10', ctx).invoices[0]!.subtotal, 1799);
+  // A downgrade waits for the next period; the kept price goes with the old plan then.
+  const onPremium = renewMember(keep('premium', 1599), '2026-01-10', ctx).member;
+  const down = changePlan(onPremium, 'basic', '2026-01-20', ctx);
+  assert.equal(down.member.subscriptions[0]!.keptPrice, 1599);
+  assert.equal(renewMember(down.member, '2026-02-10', ctx).invoices[0]!.subtotal, 999);
+});

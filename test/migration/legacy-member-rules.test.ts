@@ -7,10 +7,12 @@ import type { LegacyMember } from '../../src/migration/sources/legacy-source.ts'
 import { legacyCountry, minorUnits, normalizedEmail, transformLegacyMember } from '../../src/migration/transform/legacy-member.ts';
 import { dec4 } from '../../src/legacy/index.ts';
 
+const reference = legacyReferenceRows(legacyCountries);
 const ctx = {
   catalog: catalogIndex(builtInCatalog),
   plans: referenceLegacyPlans,
-  promotions: new Map(legacyReferenceRows(legacyCountries).promotion.map((p) => [p.promo_id, p])),
+  promotions: new Map(reference.promotion.map((p) => [p.promo_id, p])),
+  pricePoints: reference.price_point,
 };
 const ts = '2024-05-10 14:22:01';
 
@@ -81,6 +83,18 @@ test('what cannot be carried over exactly quarantines the whole member, with the
   assert.deepEqual(reasons({ accounts: [] }), [['no-account', [{ table: 'customer', key: 42 }]]]);
   assert.deepEqual(reasons({ paymentMethods: [] }), [['no-payment-method', [{ table: 'account', key: 42 }]]]);
   assert.deepEqual(reasons({ accounts: [{ ...germanMember().accounts[0]!, tz_nm: 'Mars/Olympus' }] }), [['bad-timezone', [{ table: 'account', key: 42 }]]]);
+});
+
+test('a legacy price that differs from Tally\'s catalog is kept: an obsolete 2010 plan, a price override', () => {
+  const sub = germanMember().subscriptions[0]!;
+  const keep = (over: Partial<typeof sub>) => transformLegacyMember(germanMember({ subscriptions: [{ ...sub, ...over }] }), ctx).member!.subscriptions[0]!;
+  // STRM_STD_M costs 13.99 EUR in the legacy from 2020 and 13.99 in Tally: nothing to keep.
+  assert.equal(keep({}).keptPrice, undefined);
+  // STRM_1S_2010 (7.99 EUR, never raised) becomes basic (9.99 in Tally): the member keeps paying 7.99.
+  assert.deepEqual([keep({ plan_cd: 'STRM_1S_2010' }).planId, keep({ plan_cd: 'STRM_1S_2010' }).keptPrice], ['basic', 799]);
+  assert.equal(keep({ price_override_amt: '11.9900' }).keptPrice, 1199);
+  // An override with sub-cent digits cannot be kept exactly: quarantined.
+  assert.deepEqual(transformLegacyMember(germanMember({ subscriptions: [{ ...sub, price_override_amt: '11.9950' }] }), ctx).quarantine?.map((q) => q.reason), ['amount-does-not-fit']);
 });
 
 test('legacy statuses: trial, past due, on hold, cancelled', () => {

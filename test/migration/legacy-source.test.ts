@@ -45,7 +45,8 @@ test('the legacy source pages a country\'s members in key order, each whole, wha
       assert.equal(counts.find((c) => c.country === country)!.members, expected.length);
       // Every member of a generated population transforms, or is quarantined for a stated reason; none throws.
       const promotions = new Map((await legacy.db.selectFrom('promotion').selectAll().execute()).map((p) => [Number(p.promo_id), p]));
-      const results = seen.map((m) => transformLegacyMember(m, { catalog, plans: referenceLegacyPlans, promotions }));
+      const pricePoints = await legacy.db.selectFrom('price_point').selectAll().execute();
+      const results = seen.map((m) => transformLegacyMember(m, { catalog, plans: referenceLegacyPlans, promotions, pricePoints }));
       const loaded = results.filter((r) => r.member);
       assert.ok(loaded.length >= seen.length * 0.9, `${loaded.length} of ${seen.length} transformed`);
       for (const r of loaded) {

@@ -27,8 +27,16 @@ export type MemberTransform = { member: Member; quarantine?: undefined } | { mem
 export interface TransformContext {
   catalog: CatalogIndex;
   plans: PlanMapping;
-  /** The legacy's promotions by id (reference data, read once per run). */
+  /** The legacy's promotions by id and its price points (reference data, read once per run). */
   promotions: ReadonlyMap<number, LegacySchema['promotion']>;
+  pricePoints: readonly LegacySchema['price_point'][];
+}
+
+/** What the legacy charges for a plan in a currency on a date: its price point in force then. */
+function legacyPrice(points: readonly LegacySchema['price_point'][], plan: string, currency: string, on: IsoDate): Dec4 | null {
+  const inForce = points.filter((p) => p.plan_cd === plan && p.currency_cd === currency && String(p.eff_from_dt).slice(0, 10) <= on && (p.eff_to_dt === null || String(p.eff_to_dt).slice(0, 10) >= on));
+  inForce.sort((a, b) => (String(a.eff_from_dt) < String(b.eff_from_dt) ? 1 : -1));
+  return inForce[0] ? dec4(inForce[0].amount) : null;
 }
 
 /** Where the legacy keeps no time zone for an account, the country's (one zone per country the legacy sells in). */
@@ -128,10 +136,24 @@ export function transformLegacyMember(m: LegacyMember, ctx: TransformContext): M
     let discount: Discount | null = null;
     if (redemption && promo?.pct_off != null) discount = { kind: 'percent', percentOff: Number(dec4(promo.pct_off)) / 10_000, cyclesLeft: redemption.cycles_left };
     else if (redemption && promo?.amt_off != null) discount = { kind: 'amount', amountOff: money(dec4(promo.amt_off), 'promotion', promo.promo_id), cyclesLeft: redemption.cycles_left };
+    // The member keeps paying what the legacy charges (its override, else its price point) where Tally's catalog differs.
+    const legacyAmount = s.price_override_amt !== null ? dec4(s.price_override_amt) : legacyPrice(ctx.pricePoints, s.plan_cd, account.currency_cd, next);
+    let keptPrice: number | undefined;
+    if (legacyAmount !== null && country && status !== 'cancelled') {
+      const kept = money(legacyAmount, s.price_override_amt !== null ? 'subscription' : 'price_point', Number(s.sub_id));
+      let catalogPrice: number | null = null;
+      try {
+        catalogPrice = ctx.catalog.price(planId, country, next, date(s.start_dt)!).amount;
+      } catch {
+        // Not sold in the country by Tally's catalog: the kept price is what the member pays.
+      }
+      if (kept !== catalogPrice) keptPrice = kept;
+    }
     subscriptions.push({
       id: `${m.key}-s${i + 1}`, product: plan.product, planId, status, anchor: next, cycle: 0, nextBillingDate: next,
       periodStart: status === 'cancelled' ? null : date(lastInvoice?.period_from_dt ?? null), periodEnd: status === 'cancelled' ? null : paidThru,
       since: date(s.start_dt)!, cancelAtPeriodEnd: s.cancel_eop_flg === 'Y', pendingPlanId: null, discount,
+      ...(keptPrice !== undefined ? { keptPrice } : {}),
     });
   });
 
