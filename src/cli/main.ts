@@ -41,6 +41,8 @@ const usage = `usage: tally <command> [options]
   legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D]
                                      create and fill the reference legacy billing system (deterministic)
   legacy run-day --url URL --date D  the legacy's own nightly billing and charging for day D
+  migrate --source legacy --from URL --country XX[,YY] [--plans FILE] --dry-run
+                                     check a country's migration: plan mapping, members ready, quarantined and why; writes nothing
 
 environment: TALLY_DB_URL (default sqlite:var/tally.db; or mysql://USER:PASS@HOST:PORT/DB, postgres://…),
   TALLY_MEMBER_DB_URL / TALLY_LEDGER_DB_URL (split the member store from the ledger; both default to TALLY_DB_URL),
@@ -124,6 +126,11 @@ export async function main(argv: string[]): Promise<number> {
       countries: { type: 'string' },
       seed: { type: 'string' },
       'as-of': { type: 'string' },
+      source: { type: 'string' },
+      from: { type: 'string' },
+      country: { type: 'string' },
+      plans: { type: 'string' },
+      'dry-run': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -262,6 +269,24 @@ export async function main(argv: string[]): Promise<number> {
       });
       console.log(JSON.stringify(out, null, 2));
       return 'failed' in out && out.failed > 0 ? 1 : 0;
+    }
+    case 'migrate': {
+      const usageLine = 'usage: tally migrate --source legacy --from URL --country XX[,YY] [--plans FILE] --dry-run';
+      if (rest.length) throw new UsageError(usageLine);
+      const source = option(values, 'source');
+      if (source !== 'legacy') throw new UsageError(source ? `--source must be legacy, got "${source}"` : `--source is required; ${usageLine}`);
+      const from = option(values, 'from');
+      if (!from) throw new UsageError(`--from is required (the legacy database URL); ${usageLine}`);
+      const countries = (option(values, 'country') ?? '').split(',').map((c) => c.trim().toUpperCase()).filter(Boolean);
+      if (!countries.length) throw new UsageError(`--country is required; ${usageLine}`);
+      const bad = countries.find((c) => !/^[A-Z]{2}$/.test(c));
+      if (bad) throw new UsageError(`--country takes ISO 3166 alpha-2 codes, got "${bad}"`);
+      // This release checks and counts a country's migration; loading it is the next step of the toolkit.
+      if (!values['dry-run']) throw new UsageError(`--dry-run is required: this version checks a country's migration (plans, members, quarantine) without loading it; ${usageLine}`);
+      const { dryRun } = await import('./migrate.ts');
+      const reports = await dryRun({ from, countries, plansFile: option(values, 'plans') });
+      for (const r of reports) console.log(JSON.stringify(r));
+      return 0;
     }
     case 'legacy': {
       const legacyUsage = 'usage: tally legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D] | legacy run-day --url URL --date D';

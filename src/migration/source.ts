@@ -13,5 +13,7 @@ export interface MigrationSource<Member> {
    * Never more than one page is held: a country of any size streams through.
    */
   page(country: string, cursor: string | null, limit: number): Promise<{ members: Member[]; cursor: string | null }>;
+  /** The source's plan codes used by a country's members: each needs a mapping before anything of the country is written. */
+  plansInUse(country: string): Promise<string[]>;
   close(): Promise<void>;
 }

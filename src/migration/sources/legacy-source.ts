@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { openLegacy, type LegacyDb, type LegacySchema } from '../../legacy/index.ts';
+import { LegacyError, legacyTables, openLegacy, type LegacyDb, type LegacySchema } from '../../legacy/index.ts';
 import type { MigrationSource } from '../source.ts';
 
 type Row<T extends keyof LegacySchema> = LegacySchema[T];
@@ -51,7 +51,12 @@ function groupBy<R>(rows: R[], key: (r: R) => number): Map<number, R[]> {
  * (lower case, three letters, spaces), names that country. A page reads its members' rows
  * with a dozen set-based queries, not a dozen per member.
  */
-export function legacySource(legacy: LegacyDb): MigrationSource<LegacyMember> {
+/** The legacy source, and the reference data its members' transform needs (promotions, price points). */
+export interface LegacySource extends MigrationSource<LegacyMember> {
+  reference(): Promise<{ promotions: Map<number, Row<'promotion'>>; pricePoints: Row<'price_point'>[] }>;
+}
+
+export function legacySource(legacy: LegacyDb): LegacySource {
   const { db } = legacy;
   const normalized = sql<string>`upper(trim(${sql.ref('customer.country_cd')}))`;
   let alpha3: Map<string, string> | undefined;
@@ -132,12 +137,33 @@ export function legacySource(legacy: LegacyDb): MigrationSource<LegacyMember> {
       return { members, cursor: customers.length < limit ? null : String(custIds.at(-1)) };
     },
 
+    async plansInUse(country) {
+      const codes = await countryCodes();
+      const spellings = [country, ...[...codes].filter(([, two]) => two === country).map(([three]) => three)];
+      const rows = await db.selectFrom('subscription').innerJoin('account', 'account.acct_id', 'subscription.acct_id').innerJoin('customer', 'customer.cust_id', 'account.cust_id')
+        .select('subscription.plan_cd').distinct().where(normalized, 'in', spellings).orderBy('subscription.plan_cd').execute();
+      return rows.map((r) => r.plan_cd);
+    },
+
+    async reference() {
+      const promotions = new Map((await db.selectFrom('promotion').selectAll().execute()).map((p) => [Number(p.promo_id), p]));
+      return { promotions, pricePoints: await db.selectFrom('price_point').selectAll().execute() };
+    },
+
     close: () => legacy.close(),
   };
 }
 
 /** Open the legacy at `url` as a migration source. */
-export async function openLegacySource(url: string): Promise<MigrationSource<LegacyMember>> {
-  return legacySource(await openLegacy(url, '--from'));
+export async function openLegacySource(url: string): Promise<LegacySource> {
+  const legacy = await openLegacy(url, '--from');
+  // A database that is not the legacy's is named by what it lacks, before anything is read.
+  const present = new Set((await legacy.db.introspection.getTables()).map((t) => t.name));
+  const missing = legacyTables.filter((t) => !present.has(t));
+  if (missing.length) {
+    await legacy.close();
+    throw new LegacyError(`--from: the database is not the legacy schema: it has no table ${missing.join(', ')}`);
+  }
+  return legacySource(legacy);
 }
 

@@ -1,0 +1,60 @@
+import type { CatalogIndex } from '../domain/catalog.ts';
+import { InvalidInput } from '../domain/errors.ts';
+import type { LegacySchema } from '../legacy/index.ts';
+import { checkPlanMapping, type PlanMapping } from './plan-mapping.ts';
+import type { MigrationSource } from './source.ts';
+import type { LegacyMember } from './sources/legacy-source.ts';
+import { transformLegacyMember, type QuarantineReason } from './transform/legacy-member.ts';
+
+/** What migrating a country would do, found without writing anything. */
+export interface CountryDryRun {
+  country: string;
+  members: number;
+  /** Members that transform whole. */
+  ready: number;
+  quarantined: number;
+  /** Quarantined members by reason (a member may have several), with up to three examples each. */
+  reasons: Record<string, { members: number; examples: { member: string; detail: string; source: QuarantineReason['source'] }[] }>;
+}
+
+/**
+ * Read a country through the source a page at a time, check its plans against the mapping
+ * (every unmapped code in use listed at once, before anything else), and transform every
+ * member: counts of what would load and what would be quarantined, and why. Nothing is
+ * written anywhere; memory holds one page.
+ */
+export async function dryRunCountry(
+  source: MigrationSource<LegacyMember>,
+  country: string,
+  ctx: { catalog: CatalogIndex; plans: PlanMapping; promotions: ReadonlyMap<number, LegacySchema['promotion']>; pricePoints: readonly LegacySchema['price_point'][] },
+  opts: { pageSize?: number; onProgress?: (done: number) => void } = {},
+): Promise<CountryDryRun> {
+  const known = await source.countries();
+  if (!known.some((c) => c.country === country)) {
+    throw new InvalidInput('--country', `the source has no members in "${country}" (it has ${known.map((c) => c.country).join(', ') || 'none'})`, country);
+  }
+  checkPlanMapping(ctx.plans, ctx.catalog, await source.plansInUse(country), country);
+  const result: CountryDryRun = { country, members: 0, ready: 0, quarantined: 0, reasons: {} };
+  let cursor: string | null = null;
+  do {
+    const page: { members: LegacyMember[]; cursor: string | null } = await source.page(country, cursor, opts.pageSize ?? 1000);
+    for (const m of page.members) {
+      result.members++;
+      const r = transformLegacyMember(m, ctx);
+      if (r.member) {
+        result.ready++;
+        continue;
+      }
+      result.quarantined++;
+      for (const reason of new Set(r.quarantine.map((q) => q.reason))) {
+        const entry = (result.reasons[reason] ??= { members: 0, examples: [] });
+        entry.members++;
+        const q = r.quarantine.find((x) => x.reason === reason)!;
+        if (entry.examples.length < 3) entry.examples.push({ member: m.key, detail: q.detail, source: q.source });
+      }
+    }
+    cursor = page.cursor;
+    opts.onProgress?.(result.members);
+  } while (cursor !== null);
+  return result;
+}
