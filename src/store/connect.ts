@@ -10,6 +10,7 @@ import * as postings from './migrations/0003-ledger-postings.ts';
 import * as messaging from './migrations/0004-messaging.ts';
 import * as billingHistory from './migrations/0005-billing-history.ts';
 import * as concurrency from './migrations/0006-concurrency.ts';
+import * as migration from './migrations/0007-migration.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '0004-messaging': messaging,
   '0005-billing-history': billingHistory,
   '0006-concurrency': concurrency,
+  '0007-migration': migration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -26,6 +26,55 @@ export interface Schema {
   dead_letters: DeadLetterRow;
   member_claims: MemberClaimRow;
   applied_postings: AppliedPostingRow;
+  migration_runs: MigrationRunRow;
+  migrated_members: MigratedMemberRow;
+  migration_quarantine: MigrationQuarantineRow;
+}
+
+/** One run of `tally migrate` for one country; `cursor` is committed with each loaded chunk. */
+export interface MigrationRunRow {
+  id: Generated<number>;
+  source: string;
+  country: string;
+  /** `load`, `since-last`, `resume` or `clear`. */
+  mode: string;
+  /** `running`, `finished`, `finished_with_errors`, `interrupted`, `failed`. */
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  /** The source's keyset cursor after the last committed chunk. */
+  cursor: string | null;
+  options: string;
+  counts: string;
+  errors: string;
+}
+
+/** A source member loaded into Tally, and what is needed to load it again only when it changed. */
+export interface MigratedMemberRow {
+  member_id: string;
+  source: string;
+  country: string;
+  source_key: string;
+  /** The latest change time among the member's source rows (the source's clock, as the source writes it). */
+  source_mark: string;
+  /** Hash of everything loaded for the member: equal means a re-run has nothing to write. */
+  content_hash: string;
+  /** The member's version as the migration wrote it: a higher one means Tally has changed the member since. */
+  member_version: number;
+  run_id: number;
+  migrated_at: string;
+}
+
+/** A source member that could not be carried over exactly, and why; nothing of it is loaded. */
+export interface MigrationQuarantineRow {
+  source: string;
+  source_key: string;
+  member_id: string;
+  country: string;
+  run_id: number;
+  /** JSON array of { reason, detail, source: [{ table, key }] }. */
+  reasons: string;
+  quarantined_at: string;
 }
 
 /** A split-store posting the ledger has applied (by its key), so a second applier skips it. */
