@@ -1,7 +1,8 @@
 import { pino, type Logger } from 'pino';
-import { builtInCatalog, catalogIndex, type Catalog } from './domain/catalog.ts';
+import { catalogIndex, type Catalog } from './domain/catalog.ts';
 import { builtInTaxRules, tableTaxEngine, type TaxRule } from './domain/tax/index.ts';
 import type { Services } from './jobs/services.ts';
+import { catalogInForce } from './operations/catalog-operations.ts';
 import { simulatedProcessor } from './payments/simulated-processor.ts';
 import { openStore } from './store/connect.ts';
 
@@ -45,10 +46,16 @@ export async function openServices(
       throw err;
     });
   }
+  // A catalog given here (a scenario's) is billed as it is; otherwise the latest version stored, or the built-in one while none is.
+  const catalog = overrides.catalog ? catalogIndex(overrides.catalog) : await catalogInForce(store.db).catch(async (err: unknown) => {
+    await store.close();
+    if (memberStore !== store) await memberStore.close();
+    throw err;
+  });
   return {
     store,
     memberStore,
-    billing: { catalog: catalogIndex(overrides.catalog ?? builtInCatalog), tax: tableTaxEngine(overrides.taxRules ?? builtInTaxRules) },
+    billing: { catalog, tax: tableTaxEngine(overrides.taxRules ?? builtInTaxRules) },
     gateway: simulatedProcessor(store.db),
     log: overrides.log ?? logger(config.logLevel),
     reportingTimeZone: config.reportingTimeZone,

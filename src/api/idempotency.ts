@@ -51,7 +51,7 @@ export interface IdempotencyOptions {
 }
 
 /**
- * Idempotency-Key on every POST: the first request with a key is handled and
+ * Idempotency-Key on every POST and PUT: the first request with a key is handled and
  * its response stored; a retry with the same key and body gets that response
  * again without anything being done twice; the same key with another body is
  * refused. Keys are scoped to the API key that used them and expire after
@@ -68,7 +68,7 @@ export function idempotency(db: Kysely<Schema>, opts: IdempotencyOptions = {}) {
   return {
     async before(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
       const key = request.headers['idempotency-key'];
-      if (key === undefined || request.method !== 'POST' || !request.apiKey) return undefined;
+      if (key === undefined || (request.method !== 'POST' && request.method !== 'PUT') || !request.apiKey) return undefined;
       if (typeof key !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpProblem(400, 'Idempotency-Key must be 1 to 255 visible ASCII characters', 'Idempotency-Key');
       const requestHash = createHash('sha256').update(`${request.method} ${request.url}\n${canonicalJson(request.body ?? null)}`).digest('hex');
       const apiKeyId = request.apiKey.id;

@@ -39,7 +39,9 @@ export const InvoiceLineView = Type.Object({
 export const InvoiceView = Type.Object({
   id: Type.String(), member: MemberId, number: Type.Integer(), subscription: Type.String(), kind: Type.String(), status: Type.String(),
   periodStart: IsoDate, periodEnd: IsoDate, issuedOn: IsoDate, subtotal: MoneyRef, discount: MoneyRef, tax: MoneyRef, total: MoneyRef,
-  balanceApplied: MoneyRef, charged: MoneyRef, refunded: MoneyRef, nextAttemptOn: Nullable(IsoDate), lines: Type.Array(InvoiceLineView),
+  balanceApplied: MoneyRef, charged: MoneyRef, refunded: MoneyRef, nextAttemptOn: Nullable(IsoDate),
+  catalogVersion: Type.Optional(Nullable(Type.Integer({ minimum: 0, description: 'the catalog version the invoice was billed with (GET /v1/admin/catalog?version=N); 0 the built-in catalog, null unknown (issued before catalog versions, or migrated)' }))),
+  lines: Type.Array(InvoiceLineView),
 }, { $id: 'Invoice' });
 
 export const InvoicePage = Type.Object({ invoices: Type.Array(Type.Ref('Invoice')), nextCursor: Nullable(Type.String()) });

@@ -14,6 +14,7 @@ import type { ServiceMetrics } from './metrics.ts';
 import { errorHandler, rawProblemResponse, sendProblem } from './problem.ts';
 import { rateLimiter } from './rate-limit.ts';
 import { backOfficeRoutes } from './routes/back-office-routes.ts';
+import { catalogRoutes } from './routes/catalog-routes.ts';
 import { csRoutes } from './routes/cs-routes.ts';
 import { dvdRoutes } from './routes/dvd-routes.ts';
 import { memberRoutes } from './routes/member-routes.ts';
@@ -116,7 +117,7 @@ function bodyDeadline(raw: IncomingMessage, ms: number): void {
   raw.once('end', clear).once('close', clear);
 }
 
-/** Every POST route takes an Idempotency-Key (see idempotency.ts); to be called before the routes are added. */
+/** Every POST (and PUT) route takes an Idempotency-Key (see idempotency.ts); to be called before the routes are added. */
 function idempotentPosts(app: FastifyInstance, api: ApiContext, opts: ApiOptions): void {
   const idem = idempotency(api.svc.store.db, { ttlMs: opts.idempotencyTtlMs });
   // Expired keys are deleted as the service runs, so the table holds about one TTL of requests.
@@ -126,9 +127,11 @@ function idempotentPosts(app: FastifyInstance, api: ApiContext, opts: ApiOptions
     clearInterval(purge);
     done();
   });
-  // Only POST routes take Idempotency-Key, so only they carry its hooks; reads stay on the short path.
+  // Only POST and PUT routes take Idempotency-Key, so only they carry its hooks; reads stay on the short path.
+  // A PUT of the catalog is idempotent by content already, but not across versions: a retry after
+  // someone else's import would put the older document back in force, where its key replays the answer.
   app.addHook('onRoute', (route) => {
-    if (route.method !== 'POST') return;
+    if (route.method !== 'POST' && route.method !== 'PUT') return;
     route.preHandler = [...[route.preHandler ?? []].flat(), idem.before];
     route.onSend = [...[route.onSend ?? []].flat(), async (req, reply, payload) => {
       await idem.after(req, reply, payload);
@@ -143,7 +146,7 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Tally billing API', version: '1', description: 'Amounts are integer minor units with an ISO 4217 currency. Every POST accepts an Idempotency-Key header. Errors are application/problem+json naming the field.' },
+      info: { title: 'Tally billing API', version: '1', description: 'Amounts are integer minor units with an ISO 4217 currency. Every POST and PUT accepts an Idempotency-Key header. Errors are application/problem+json naming the field.' },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
@@ -154,6 +157,7 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
   memberRoutes(app, api);
   csRoutes(app, api);
   backOfficeRoutes(app, api);
+  catalogRoutes(app, api);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

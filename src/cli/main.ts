@@ -16,8 +16,11 @@ import { runScenario } from '../scenario/run-scenario.ts';
 import { readScenarioFile } from '../scenario/scenario-file.ts';
 import { StoreError } from '../store/connect.ts';
 import { configFromEnv, logger, openServices, type Config } from '../wiring.ts';
+import { followCatalog } from '../operations/catalog-operations.ts';
+import { wholeSetting } from '../settings.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/api-keys.ts';
 import { BrokerError, followOutbox, messagingConfigFromEnv, openMessaging, relayOutbox, transportKind, type Messaging } from '../messaging/index.ts';
+import { catalogCommand } from './catalog.ts';
 import { runDemo } from './demo.ts';
 import { jobProgress } from './progress.ts';
 
@@ -43,6 +46,11 @@ const usage = `usage: tally <command> [options]
   legacy run-day --url URL --date D  the legacy's own nightly billing and charging for day D
   migrate --source legacy --from URL --country XX[,YY] [--plans FILE] --dry-run
                                      check a country's migration: plan mapping, members ready, quarantined and why; writes nothing
+  catalog import FILE [--dry-run] [--reason TEXT]
+                                     check a catalog (YAML or JSON) and put it in force as the next version (same content: unchanged)
+  catalog export [--format yaml|json] [--version N] [--out FILE]
+                                     the catalog in force (or version N; 0 is the built-in one), ready to edit and import
+  catalog versions                   every stored catalog version: when, by whom, why, content hash
 
 environment: TALLY_DB_URL (default sqlite:var/tally.db; or mysql://USER:PASS@HOST:PORT/DB, postgres://…),
   TALLY_MEMBER_DB_URL / TALLY_LEDGER_DB_URL (split the member store from the ledger; both default to TALLY_DB_URL),
@@ -131,6 +139,8 @@ export async function main(argv: string[]): Promise<number> {
       country: { type: 'string' },
       plans: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      version: { type: 'string' },
+      reason: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -200,7 +210,15 @@ export async function main(argv: string[]): Promise<number> {
       // Loaded only here: the HTTP stack is most of the command's start-up time, and no other command needs it.
       const { serve, serveOptionsFromEnv } = await import('./serve.ts');
       const opts = serveOptionsFromEnv();
-      await withServices((svc) => serve(svc, opts));
+      await withServices(async (svc) => {
+        // A catalog imported while the service runs is billed with within seconds, without a restart (see followCatalog).
+        const catalog = followCatalog(svc, wholeSetting(process.env, 'TALLY_CATALOG_POLL_MS', 5000));
+        try {
+          await serve(svc, opts);
+        } finally {
+          catalog.stop();
+        }
+      });
       return 0;
     }
     case 'keys': {
@@ -322,6 +340,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'catalog':
+      return catalogCommand(rest, values, (message) => new UsageError(message));
     default:
       throw new UsageError(`unknown command "${command}"; run tally --help`);
   }

@@ -31,6 +31,12 @@ export interface Catalog {
 
 export interface CatalogIndex {
   catalog: Catalog;
+  /**
+   * The stored catalog version this index was built from (see `tally catalog`), recorded on
+   * every invoice billed with it; 0 for a catalog that is not stored: the built-in one (the
+   * demo default) or a scenario's own.
+   */
+  version: number;
   plan(id: string): Plan;
   hasPlan(id: string): boolean;
   /**
@@ -205,7 +211,7 @@ interface Step {
  * Validates the catalog and builds the lookup maps once, so that a price
  * lookup is two map reads and a scan of a handful of steps.
  */
-export function catalogIndex(catalog: Catalog): CatalogIndex {
+export function catalogIndex(catalog: Catalog, version = 0): CatalogIndex {
   const checked = validateCatalog(catalog);
   const plans = new Map<string, Plan>();
   const timelines = new Map<string, Map<string, Step[]>>();
@@ -257,6 +263,7 @@ export function catalogIndex(catalog: Catalog): CatalogIndex {
 
   return {
     catalog: checked,
+    version,
     plan,
     hasPlan: (id) => plans.has(id),
     price,

@@ -15,7 +15,7 @@ export function invoiceHeadView(i: Invoice) {
     periodStart: i.periodStart, periodEnd: i.periodEnd, issuedOn: i.issuedOn, subtotal: money(i.subtotal, c),
     discount: money(i.discount, c), tax: money(i.tax, c), total: money(i.total, c),
     balanceApplied: money(i.giftCardApplied + i.creditApplied, c), charged: money(i.charged, c), refunded: money(i.refunded, c),
-    nextAttemptOn: i.nextAttemptOn,
+    nextAttemptOn: i.nextAttemptOn, catalogVersion: i.catalogVersion ?? null,
   };
 }
 

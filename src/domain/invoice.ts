@@ -62,6 +62,13 @@ export interface Invoice {
   attemptCount: number;
   firstFailedOn: IsoDate | null;
   nextAttemptOn: IsoDate | null;
+  /**
+   * The catalog version whose prices billed this invoice (0: the built-in catalog); null or
+   * absent when unknown — issued before catalog versions existed, or carried over from
+   * another billing system. With it, an invoice is explained by the catalog of its day even
+   * after later versions change the prices.
+   */
+  catalogVersion?: number | null;
   lines: InvoiceLine[];
 }
 
@@ -89,7 +96,7 @@ export interface IssuedInvoice {
  */
 export function issueInvoice(
   member: Member,
-  args: { subscriptionId: string; kind: InvoiceKind; key: string; periodStart: IsoDate; periodEnd: IsoDate; issuedOn: IsoDate; lines: LineInput[] },
+  args: { subscriptionId: string; kind: InvoiceKind; key: string; periodStart: IsoDate; periodEnd: IsoDate; issuedOn: IsoDate; lines: LineInput[]; catalogVersion?: number },
   tax: TaxEngine,
 ): IssuedInvoice {
   const quotes = tax.quote({
@@ -156,6 +163,7 @@ export function issueInvoice(
     attemptCount: 0,
     firstFailedOn: null,
     nextAttemptOn: amountDue === 0 ? null : args.issuedOn,
+    catalogVersion: args.catalogVersion ?? null,
     lines,
   };
   const events = [

@@ -56,6 +56,7 @@ export function changePlan(member: Member, planId: string, on: IsoDate, ctx: Bil
       periodStart: on,
       periodEnd: sub.periodEnd,
       issuedOn: on,
+      catalogVersion: ctx.catalog.version,
       lines: [{
         kind: 'proration',
         description: `Upgrade ${oldPlan.id} → ${plan.id} ${on} – ${sub.periodEnd}`,

@@ -78,6 +78,7 @@ export function renewMember(member: Member, date: IsoDate, ctx: BillingContext):
           periodStart,
           periodEnd,
           issuedOn: date,
+          catalogVersion: ctx.catalog.version,
           lines: [{
             kind: 'plan',
             description: `${plan.name ?? plan.id} ${periodStart} – ${periodEnd}`,

@@ -11,6 +11,7 @@ import * as messaging from './migrations/0004-messaging.ts';
 import * as billingHistory from './migrations/0005-billing-history.ts';
 import * as concurrency from './migrations/0006-concurrency.ts';
 import * as migration from './migrations/0007-migration.ts';
+import * as catalog from './migrations/0008-catalog.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '0005-billing-history': billingHistory,
   '0006-concurrency': concurrency,
   '0007-migration': migration,
+  '0008-catalog': catalog,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -12,7 +12,7 @@ export function invoiceToRow(i: Invoice): InvoiceRow {
     issued_on: i.issuedOn, subtotal: i.subtotal, discount: i.discount, tax: i.tax, total: i.total,
     gift_card_applied: i.giftCardApplied, credit_applied: i.creditApplied, amount_due: i.amountDue, charged: i.charged,
     refunded: i.refunded, status: i.status, attempt_count: i.attemptCount, first_failed_on: i.firstFailedOn,
-    next_attempt_on: i.nextAttemptOn,
+    next_attempt_on: i.nextAttemptOn, catalog_version: i.catalogVersion ?? null,
   };
 }
 
@@ -23,7 +23,7 @@ export function rowToInvoice(r: InvoiceRow, lines: InvoiceLine[] = []): Invoice 
     periodEnd: r.period_end, issuedOn: r.issued_on, subtotal: r.subtotal, discount: r.discount, tax: r.tax,
     total: r.total, giftCardApplied: r.gift_card_applied, creditApplied: r.credit_applied, amountDue: r.amount_due,
     charged: r.charged, refunded: r.refunded, status: r.status as InvoiceStatus, attemptCount: r.attempt_count,
-    firstFailedOn: r.first_failed_on, nextAttemptOn: r.next_attempt_on, lines,
+    firstFailedOn: r.first_failed_on, nextAttemptOn: r.next_attempt_on, catalogVersion: r.catalog_version ?? null, lines,
   };
 }
 

@@ -29,6 +29,21 @@ export interface Schema {
   migration_runs: MigrationRunRow;
   migrated_members: MigratedMemberRow;
   migration_quarantine: MigrationQuarantineRow;
+  catalog_versions: CatalogVersionRow;
+}
+
+/** One catalog version, whole and never changed (see migrations/0008-catalog.ts). */
+export interface CatalogVersionRow {
+  version: number;
+  created_at: string;
+  created_by: string;
+  reason: string;
+  /** SHA-256 (hex) of the normalized document: an import of the same content makes no new version. */
+  content_hash: string;
+  plans: number;
+  prices: number;
+  /** JSON of the catalog document. */
+  document: string;
 }
 
 /** One run of `tally migrate` for one country; `cursor` is committed with each loaded chunk. */
@@ -136,6 +151,8 @@ export interface InvoiceRow {
   first_failed_on: string | null;
   /** The collection index: the day the next charge attempt is due, null when none is scheduled. */
   next_attempt_on: string | null;
+  /** The catalog version the invoice was billed with: 0 the built-in catalog, null unknown (issued before versions, or migrated). */
+  catalog_version?: number | null;
 }
 
 export interface InvoiceLineRow {

@@ -5,6 +5,8 @@ import { Ajv } from 'ajv';
 import { InvoicePage, sharedSchemas } from '../../src/api/schemas.ts';
 import { roles, type Role } from '../../src/api/api-keys.ts';
 import { testApi } from '../support/api.ts';
+import { builtInCatalog } from '../../src/domain/catalog.ts';
+import { catalogDocument } from '../../src/domain/catalog-document.ts';
 
 let t: Awaited<ReturnType<typeof testApi>>;
 before(async () => {
@@ -40,6 +42,9 @@ const routes: [string, string, Role[], unknown?][] = [
   ['POST', '/v1/admin/jobs/renew/runs', ['admin'], { date: '2026-03-10' }],
   ['GET', '/v1/admin/api-keys', ['admin']],
   ['POST', '/v1/admin/api-keys', ['admin'], { name: 'ops', role: 'finance' }],
+  ['GET', '/v1/admin/catalog', ['admin']],
+  // The catalog in force put again: a no-op (200 unchanged), whoever tries.
+  ['PUT', '/v1/admin/catalog', ['admin'], catalogDocument(builtInCatalog)],
 ];
 
 test('every route answers 401 without a key, 403 to every other role, and serves its own role', async () => {
