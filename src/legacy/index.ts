@@ -7,5 +7,8 @@ export { dec4, formatDec4, includedTax, roundBankers, timesRate, type Dec4 } fro
 export { generateMember, legacyWartRates, type MemberRows, type PopulationOptions } from './generator.ts';
 export { legacyCountries, legacyPlans, legacyReferenceRows } from './reference-data.ts';
 export { runLegacyDay, type LegacyDayResult } from './run-day.ts';
-export { createLegacySchema, legacyTables, type LegacySchema, type LegacyTable } from './schema.ts';
+export { createLegacySchema, legacyTables, memberApiTables, type LegacySchema, type LegacyTable } from './schema.ts';
 export { seedLegacy, type SeedResult } from './seed.ts';
+export { createLegacyApiKey, legacyApiRoles, type LegacyApiClient, type LegacyApiRole } from './member-api-keys.ts';
+export { minorUnits as legacyMinorUnits } from './member-api-views.ts';
+export { buildLegacyApi, serveLegacy, type LegacyApiOptions } from './serve.ts';

@@ -37,9 +37,16 @@ export interface LegacySchema {
   gift_card: { gc_id: number; gc_code: string; orig_amt: Decimal; currency_cd: string; sold_dt: LocalTimestamp; redeemed_acct_id: number | null; redeemed_dt: LocalTimestamp | null };
   gift_card_txn: { gc_txn_id: number; gc_id: number; acct_id: number; txn_type: string; amount: Decimal; inv_id: number | null; txn_dt: LocalTimestamp };
   credit_memo: { memo_id: number; acct_id: number; amount: Decimal; reason_txt: string | null; issued_dt: LocalTimestamp; applied_inv_id: number | null; applied_amt: Decimal };
+  // The member API's own tables (serve.ts), added when the legacy got an HTTP front: not part of the billing data.
+  api_client: { client_id: string; client_nm: string; role_cd: string; secret_hash: string; created_dt: LocalTimestamp; revoked_dt: LocalTimestamp | null };
+  api_idempotency: { client_id: string; idem_key: string; request_hash: string; status_cd: number | null; response_txt: string | null; created_dt: LocalTimestamp; created_ms: number };
+  gift_card_claim: { gc_code: string; acct_id: number; claimed_dt: LocalTimestamp };
 }
 
-export type LegacyTable = keyof LegacySchema;
+/** The member API's tables: created with the schema, never seeded, not part of what a migration reads. */
+export const memberApiTables = ['api_client', 'api_idempotency', 'gift_card_claim'] as const;
+export type MemberApiTable = (typeof memberApiTables)[number];
+export type LegacyTable = Exclude<keyof LegacySchema, MemberApiTable>;
 
 /** Every table, parents before children: the order to create, fill and (reversed) drop them. */
 export const legacyTables: LegacyTable[] = [
@@ -54,7 +61,7 @@ export async function createLegacySchema(db: Kysely<LegacySchema>): Promise<void
   const money = sql.raw('decimal(12,4)');
   const ts = sql.raw(engine === 'mysql' ? 'datetime' : engine === 'postgres' ? 'timestamp' : 'text');
   const v = (n: number) => sql.raw(`varchar(${n})`);
-  const table = (name: LegacyTable) => {
+  const table = (name: keyof LegacySchema) => {
     const t = db.schema.createTable(name).ifNotExists();
     return engine === 'mysql' ? t.modifyEnd(sql`engine=InnoDB default charset=utf8mb4`) : t;
   };
@@ -111,6 +118,14 @@ export async function createLegacySchema(db: Kysely<LegacySchema>): Promise<void
     .addColumn('txn_type', sql.raw('char(3)'), (c) => c.notNull()).addColumn('amount', money, (c) => c.notNull()).addColumn('inv_id', 'bigint').addColumn('txn_dt', ts, (c) => c.notNull()).execute();
   await table('credit_memo').addColumn('memo_id', 'bigint', (c) => c.primaryKey()).addColumn('acct_id', 'bigint', (c) => c.notNull()).addColumn('amount', money, (c) => c.notNull())
     .addColumn('reason_txt', v(200)).addColumn('issued_dt', ts, (c) => c.notNull()).addColumn('applied_inv_id', 'bigint').addColumn('applied_amt', money, (c) => c.notNull()).execute();
+  await table('api_client').addColumn('client_id', sql.raw('char(12)'), (c) => c.primaryKey()).addColumn('client_nm', v(120), (c) => c.notNull())
+    .addColumn('role_cd', v(20), (c) => c.notNull()).addColumn('secret_hash', sql.raw('char(64)'), (c) => c.notNull()).addColumn('created_dt', ts, (c) => c.notNull()).addColumn('revoked_dt', ts).execute();
+  // created_ms beside the local timestamp: a key's age must not jump an hour when the clocks change.
+  await table('api_idempotency').addColumn('client_id', sql.raw('char(12)'), (c) => c.notNull()).addColumn('idem_key', v(255), (c) => c.notNull())
+    .addColumn('request_hash', sql.raw('char(64)'), (c) => c.notNull()).addColumn('status_cd', 'integer').addColumn('response_txt', sql.raw(engine === 'mysql' ? 'mediumtext' : 'text'))
+    .addColumn('created_dt', ts, (c) => c.notNull()).addColumn('created_ms', 'bigint', (c) => c.notNull()).addPrimaryKeyConstraint('api_idempotency_pk', ['client_id', 'idem_key']).execute();
+  // gift_card.gc_code was never unique; a claim row is what makes a code redeemable once, in the redeeming commit.
+  await table('gift_card_claim').addColumn('gc_code', v(64), (c) => c.primaryKey()).addColumn('acct_id', 'bigint', (c) => c.notNull()).addColumn('claimed_dt', ts, (c) => c.notNull()).execute();
   // The indexes the legacy's own screens and batch jobs lived on.
   for (const [name, t, cols] of [
     ['customer_email_cust', 'customer_email', ['cust_id']], ['customer_address_cust', 'customer_address', ['cust_id']], ['account_cust', 'account', ['cust_id']],
