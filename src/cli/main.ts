@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { businessDate, parseIsoDate } from '../domain/calendar.ts';
@@ -44,6 +44,10 @@ const usage = `usage: tally <command> [options]
   legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D]
                                      create and fill the reference legacy billing system (deterministic)
   legacy run-day --url URL --date D  the legacy's own nightly billing and charging for day D
+  legacy serve --url URL [--host H] [--port P] [--plans FILE]
+                                     the member API answered from the legacy schema (port 3100; plan ids by the migration's mapping)
+  legacy keys create --url URL --name NAME --role member-app|admin
+                                     a key for the legacy member API (the secret is printed once)
   migrate --source legacy --from URL --country XX[,YY] [--plans FILE] --dry-run
                                      check a country's migration: plan mapping, members ready, quarantined and why; writes nothing
   catalog import FILE [--dry-run] [--reason TEXT]
@@ -60,7 +64,7 @@ environment: TALLY_DB_URL (default sqlite:var/tally.db; or mysql://USER:PASS@HOS
   TALLY_AMQP_URL (RabbitMQ; unset: in-process bus), TALLY_AMQP_PREFIX (tally), TALLY_WEBHOOK_URL / _SECRET,
   TALLY_WEBHOOK_TIMEOUT_MS (5000), TALLY_WEBHOOK_CONCURRENCY (4), TALLY_WEBHOOK_MAX_ATTEMPTS (8),
   TALLY_RETRY_INITIAL_MS (1000), TALLY_RETRY_MAX_MS (60000), TALLY_RELAY_BATCH (200), TALLY_RELAY_POLL_MS (1000),
-  TALLY_RELAY_LEASE_MS (15000)`;
+  TALLY_RELAY_LEASE_MS (15000), TALLY_LEGACY_HOST (127.0.0.1), TALLY_LEGACY_PORT (3100)`;
 
 /**
  * Batch jobs from the command line take the same leases as the service's schedule: a
@@ -139,6 +143,8 @@ export async function main(argv: string[]): Promise<number> {
       country: { type: 'string' },
       plans: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      host: { type: 'string' },
+      port: { type: 'string' },
       version: { type: 'string' },
       reason: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -307,12 +313,60 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'legacy': {
-      const legacyUsage = 'usage: tally legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D] | legacy run-day --url URL --date D';
-      if (!['seed', 'run-day'].includes(rest[0] ?? '') || rest.length > 1) throw new UsageError(legacyUsage);
+      const legacyUsage = 'usage: tally legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D] | legacy run-day --url URL --date D'
+        + ' | legacy serve --url URL [--host H] [--port P] [--plans FILE] | legacy keys create --url URL --name NAME --role member-app|admin';
+      const form = rest[0] === 'keys' ? (rest[1] === 'create' && rest.length === 2 ? 'keys' : undefined) : rest.length === 1 ? rest[0] : undefined;
+      if (!['seed', 'run-day', 'serve', 'keys'].includes(form ?? '')) throw new UsageError(legacyUsage);
       const url = option(values, 'url');
       if (!url) throw new UsageError('--url is required (sqlite:PATH, mysql://… or postgres://…)');
       // Loaded here only: the legacy is the other side, and no other command needs it.
       const legacy = await import('../legacy/index.ts');
+      if (form === 'keys') {
+        const name = option(values, 'name');
+        const role = option(values, 'role');
+        if (!name || !role) throw new UsageError('usage: tally legacy keys create --url URL --name NAME --role member-app|admin');
+        const conn = await legacy.openLegacy(url);
+        try {
+          const { client, secret } = await legacy.createLegacyApiKey(conn.db, name, role);
+          console.log(JSON.stringify({ ...client, secret }));
+          process.stderr.write('the secret is shown only now; store it safely\n');
+        } finally {
+          await conn.close();
+        }
+        return 0;
+      }
+      if (form === 'serve') {
+        const host = option(values, 'host') ?? process.env.TALLY_LEGACY_HOST ?? '127.0.0.1';
+        const portText = option(values, 'port') ?? process.env.TALLY_LEGACY_PORT ?? '3100';
+        const port = Number(portText);
+        if (!/^\d{1,5}$/.test(portText) || port > 65535) throw new UsageError(`--port must be a port number 0 to 65535, got "${portText}"`);
+        // The member app knows Tally's plan ids: the legacy shows and takes them through the migration's plan mapping.
+        const { parsePlanMapping, referenceLegacyPlans } = await import('../migration/plan-mapping.ts');
+        const plansFile = option(values, 'plans');
+        let planNames = referenceLegacyPlans;
+        if (plansFile) {
+          let text: string;
+          try {
+            text = readFileSync(plansFile, 'utf8');
+          } catch (err) {
+            throw new UsageError(`--plans: cannot read ${plansFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+          }
+          planNames = parsePlanMapping(text, plansFile.endsWith('.json') ? 'json' : 'yaml');
+        }
+        const conn = await legacy.openLegacy(url);
+        const app = await legacy.serveLegacy(conn, { host, port }, { planNames }).catch(async (err: unknown) => {
+          await conn.close();
+          throw err;
+        });
+        const address = app.server.address();
+        process.stderr.write(`tally legacy serve: the legacy member API on ${typeof address === 'object' && address ? `http://${host}:${address.port}` : `${host}:${port}`}\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => void app.close().finally(resolve);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        return 0;
+      }
       if (rest[0] === 'run-day') {
         const date = option(values, 'date');
         if (!date) throw new UsageError('--date is required (YYYY-MM-DD)');
