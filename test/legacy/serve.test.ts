@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -353,4 +353,26 @@ test('tally legacy keys create prints a working secret once; legacy serve refuse
   const r = run('serve', '--url', empty, '--port', '0');
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /not the legacy schema: it has no table country/);
+
+  // The real command: it says where it listens, answers with the printed key, and stops cleanly on SIGTERM.
+  const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'legacy', 'serve', '--url', url], { env: { ...process.env, TALLY_LEGACY_PORT: '0' } });
+  try {
+    const where = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      server.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /on (http:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      server.once('exit', () => reject(new Error(`exited: ${err}`)));
+    });
+    const member = await fetch(`${where}/v1/members/A000000001`, { headers: { authorization: `Bearer ${printed.secret}` } });
+    assert.equal(member.status, 200);
+    assert.equal(((await member.json()) as { country: string }).country, 'GB');
+    assert.equal((await fetch(`${where}/v1/members/A000000001`)).status, 401);
+  } finally {
+    const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  }
 });
