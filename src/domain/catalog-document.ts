@@ -86,9 +86,10 @@ function majorToMinor(price: unknown, currency: unknown, at: string): number {
  * `grandfatherUntill` must not silently be ignored), `price` in major units turned into
  * `amount` in minor units with the currency's exponent, `trialDays` 0 when left out,
  * countries real ISO 3166 codes, then every rule of validateCatalog (plans, products,
- * periods, ISO 4217 currencies, one currency per country, effective dates). The result is
- * normalized: each plan's prices ordered by country and start, so the same catalog written
- * in another order has the same content hash.
+ * periods, ISO 4217 currencies, one currency per country, effective dates). Prices stay in
+ * the order given, so that the checks against the version in force name them by the
+ * position the author sees; the document as stored, hashed and exported orders them
+ * (catalogDocument).
  */
 export function readCatalogDocument(data: unknown): Catalog {
   if (!isRecord(data)) throw new InvalidInput('catalog', 'must be a document with a "plans" list', data);
@@ -121,7 +122,7 @@ export function readCatalogDocument(data: unknown): Catalog {
     : plans;
   const checked = validateCatalog({ plans: prepared } as Catalog);
   checked.plans.forEach((plan, i) => plan.prices.forEach((p, j) => checkCountry(p.country, `catalog.plans[${i}].prices[${j}].country`)));
-  return { plans: checked.plans.map((plan) => ({ ...plan, prices: [...plan.prices].sort(byCountryThenStart) })) };
+  return checked;
 }
 
 function byCountryThenStart(a: PricePoint, b: PricePoint): number {
