@@ -5,7 +5,7 @@ import { catalogDocument, catalogHash, catalogText, parseCatalogText } from '../
 import { InvalidInput } from '../../src/domain/errors.ts';
 import { runRenewal } from '../../src/jobs/renew.ts';
 import { closeServices, type Services } from '../../src/jobs/services.ts';
-import { catalogVersion, followCatalog, importCatalog, type CatalogAuthor } from '../../src/operations/catalog-operations.ts';
+import { catalogInForce, catalogVersion, followCatalog, importCatalog, useCatalog, type CatalogAuthor } from '../../src/operations/catalog-operations.ts';
 import { changeMemberPlan, signupMember } from '../../src/operations/member-operations.ts';
 import { billingHistoryPage } from '../../src/store/billing-history.ts';
 import { insertCatalogVersion, listCatalogVersions } from '../../src/store/catalog-versions.ts';
@@ -26,6 +26,8 @@ function withPrice(plan: string, country: string, currency: string, amount: numb
 
 async function withServices(work: (svc: Services) => Promise<void>, opts: { split?: boolean } = {}) {
   const svc = await openTestServices({}, opts);
+  // A server database reused from an earlier test is emptied after the services read its catalog: read it again.
+  useCatalog(svc, await catalogInForce(svc.store.db));
   try {
     await work(svc);
   } finally {

@@ -7,7 +7,6 @@ import type { Services } from '../../src/jobs/services.ts';
 import type { Schema } from '../../src/store/schema.ts';
 import { onServer, withDatabase, type Engine } from '../../src/store/engines.ts';
 import { openServices } from '../../src/wiring.ts';
-import { catalogInForce, useCatalog } from '../../src/operations/catalog-operations.ts';
 
 /**
  * The engine this test run is for: `npm test` runs the suite once per engine
@@ -75,8 +74,6 @@ export async function openTestServices(overrides: Overrides = {}, opts: { split?
       free.push(url);
     };
   }
-  // The services read the catalog in force before the reused database was emptied: read it again (none stored: the built-in one).
-  if (!overrides.catalog) useCatalog(svc, await catalogInForce(svc.store.db));
   return svc;
 }
 
