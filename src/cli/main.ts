@@ -48,8 +48,13 @@ const usage = `usage: tally <command> [options]
                                      the member API answered from the legacy schema (port 3100; plan ids by the migration's mapping)
   legacy keys create --url URL --name NAME --role member-app|admin
                                      a key for the legacy member API (the secret is printed once)
+  migrate --source legacy --from URL --country XX[,YY] [--plans FILE] [--resume | --since-last] [--as-of D] [--horizon-months N]
+                                     move countries' members and their history into Tally: idempotent, resumable, quarantine
   migrate --source legacy --from URL --country XX[,YY] [--plans FILE] --dry-run
                                      check a country's migration: plan mapping, members ready, quarantined and why; writes nothing
+  migrate --country XX[,YY] --clear  remove exactly what the countries' migration wrote
+  migrate report --country XX [--json]
+                                     what a country's migration loaded, left out and quarantined, and why
   catalog import FILE [--dry-run] [--reason TEXT]
                                      check a catalog (YAML or JSON) and put it in force as the next version (same content: unchanged)
   catalog export [--format yaml|json] [--version N] [--out FILE]
@@ -143,10 +148,15 @@ export async function main(argv: string[]): Promise<number> {
       country: { type: 'string' },
       plans: { type: 'string' },
       'dry-run': { type: 'boolean' },
-      host: { type: 'string' },
-      port: { type: 'string' },
+      resume: { type: 'boolean' },
+      clear: { type: 'boolean' },
+      'since-last': { type: 'boolean' },
+      'horizon-months': { type: 'string' },
+      json: { type: 'boolean' },
       version: { type: 'string' },
       reason: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -295,22 +305,47 @@ export async function main(argv: string[]): Promise<number> {
       return 'failed' in out && out.failed > 0 ? 1 : 0;
     }
     case 'migrate': {
-      const usageLine = 'usage: tally migrate --source legacy --from URL --country XX[,YY] [--plans FILE] --dry-run';
-      if (rest.length) throw new UsageError(usageLine);
-      const source = option(values, 'source');
-      if (source !== 'legacy') throw new UsageError(source ? `--source must be legacy, got "${source}"` : `--source is required; ${usageLine}`);
-      const from = option(values, 'from');
-      if (!from) throw new UsageError(`--from is required (the legacy database URL); ${usageLine}`);
+      const usageLine = 'usage: tally migrate --source legacy --from URL --country XX[,YY] [--plans FILE] [--resume | --since-last | --clear | --dry-run]'
+        + ' [--as-of D] [--horizon-months N] | tally migrate report --country XX';
       const countries = (option(values, 'country') ?? '').split(',').map((c) => c.trim().toUpperCase()).filter(Boolean);
       if (!countries.length) throw new UsageError(`--country is required; ${usageLine}`);
       const bad = countries.find((c) => !/^[A-Z]{2}$/.test(c));
       if (bad) throw new UsageError(`--country takes ISO 3166 alpha-2 codes, got "${bad}"`);
-      // This release checks and counts a country's migration; loading it is the next step of the toolkit.
-      if (!values['dry-run']) throw new UsageError(`--dry-run is required: this version checks a country's migration (plans, members, quarantine) without loading it; ${usageLine}`);
-      const { dryRun } = await import('./migrate.ts');
-      const reports = await dryRun({ from, countries, plansFile: option(values, 'plans') });
-      for (const r of reports) console.log(JSON.stringify(r));
-      return 0;
+      if (rest[0] === 'report' && rest.length === 1) {
+        const { migrationReport } = await import('../migration/report.ts');
+        return withServices(async (svc) => {
+          for (const country of countries) console.log(JSON.stringify(await migrationReport(svc.store.db, svc.memberStore.db, country), null, values.json ? undefined : 2));
+          return 0;
+        });
+      }
+      if (rest.length) throw new UsageError(usageLine);
+      const modes = (['resume', 'since-last', 'clear', 'dry-run'] as const).filter((m) => values[m]);
+      if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be used together; ${usageLine}`);
+      const asOf = option(values, 'as-of') ? parseIsoDate(option(values, 'as-of'), '--as-of') : businessDate(Date.now(), configFromEnv().reportingTimeZone);
+      const { clear, dryRun, migrate } = await import('./migrate.ts');
+      if (values.clear) {
+        // Clearing needs only Tally's store: what the migration wrote is recorded there.
+        return withServices(async (svc) => {
+          await clear(svc, countries, asOf, (line) => console.log(JSON.stringify(line)));
+          return 0;
+        });
+      }
+      const source = option(values, 'source');
+      if (source !== 'legacy') throw new UsageError(source ? `--source must be legacy, got "${source}"` : `--source is required; ${usageLine}`);
+      const from = option(values, 'from');
+      if (!from) throw new UsageError(`--from is required (the legacy database URL); ${usageLine}`);
+      if (values['dry-run']) {
+        const reports = await dryRun({ from, countries, plansFile: option(values, 'plans') });
+        for (const r of reports) console.log(JSON.stringify(r));
+        return 0;
+      }
+      const horizonText = option(values, 'horizon-months') ?? '24';
+      const horizonMonths = Number(horizonText);
+      if (!/^\d+$/.test(horizonText) || horizonMonths > 1200) throw new UsageError(`--horizon-months must be a whole number of months (0 to 1200), got "${horizonText}"`);
+      return withServices(async (svc) => {
+        await migrate(svc, { from, countries, plansFile: option(values, 'plans'), mode: values.resume ? 'resume' : values['since-last'] ? 'since-last' : 'load', asOf, horizonMonths }, (line) => console.log(JSON.stringify(line)));
+        return 0;
+      });
     }
     case 'legacy': {
       const legacyUsage = 'usage: tally legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D] | legacy run-day --url URL --date D'

@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { IsoDate } from '../domain/calendar.ts';
 import { builtInCatalog, catalogIndex } from '../domain/catalog.ts';
 import { InvalidInput } from '../domain/errors.ts';
+import { withLocks } from '../jobs/job-lock.ts';
+import type { Services } from '../jobs/services.ts';
+import { clearCountry, type CountryCleared } from '../migration/clear.ts';
 import { dryRunCountry, type CountryDryRun } from '../migration/dry-run.ts';
-import { parsePlanMapping, referenceLegacyPlans, type PlanMapping } from '../migration/plan-mapping.ts';
+import { migrateCountry, type CountryMigration, type MigrateMode } from '../migration/migrate-country.ts';
+import { checkPlanMapping, parsePlanMapping, referenceLegacyPlans, type PlanMapping } from '../migration/plan-mapping.ts';
+import { legacyAdapter } from '../migration/sources/legacy-adapter.ts';
 import { openLegacySource } from '../migration/sources/legacy-source.ts';
 import { logger } from '../wiring.ts';
 import { jobProgress } from './progress.ts';
@@ -18,20 +26,81 @@ function readMapping(file: string | undefined): PlanMapping {
   return parsePlanMapping(text, file.endsWith('.json') ? 'json' : 'yaml');
 }
 
+const log = (): Logger => logger(process.env.TALLY_LOG_LEVEL || 'info');
+
+/** Two migrations of one country at once would load the same members twice over: each takes the country's lease. */
+function leased<T>(svc: Services, country: string, what: string, work: () => Promise<T>): Promise<T> {
+  return withLocks(svc.store.db, [`migrate:${country}`], `${hostname()}:${process.pid} (tally migrate ${what})`, work);
+}
+
 /** `tally migrate --dry-run`: each country checked and counted against Tally's catalog, nothing written. */
 export async function dryRun(opts: { from: string; countries: string[]; plansFile?: string }): Promise<CountryDryRun[]> {
   const plans = readMapping(opts.plansFile);
   const source = await openLegacySource(opts.from);
   try {
     const reference = await source.reference();
-    const log = logger(process.env.TALLY_LOG_LEVEL || 'info');
     const out: CountryDryRun[] = [];
     for (const country of opts.countries) {
-      const progress = jobProgress(log, 'migrate --dry-run', country);
+      const progress = jobProgress(log(), 'migrate --dry-run', country);
       out.push(await dryRunCountry(source, country, { catalog: catalogIndex(builtInCatalog), plans, ...reference }, { onProgress: progress.tick }).finally(progress.stop));
     }
     return out;
   } finally {
     await source.close();
   }
+}
+
+export interface MigrateRequest {
+  from: string;
+  countries: string[];
+  plansFile?: string;
+  mode: MigrateMode;
+  asOf: IsoDate;
+  horizonMonths: number;
+  pageSize?: number;
+}
+
+/**
+ * `tally migrate`: every country is checked first (known to the source, every plan it uses
+ * mapped to a plan Tally has), so a mistake in any of them writes nothing of any; then
+ * each country is migrated under its lease, one JSON line each.
+ */
+export async function migrate(svc: Services, req: MigrateRequest, emit: (line: CountryMigration) => void): Promise<void> {
+  const plans = readMapping(req.plansFile);
+  const source = await openLegacySource(req.from);
+  try {
+    const known = await source.countries();
+    const catalog = svc.billing.catalog;
+    for (const country of req.countries) {
+      const found = known.find((c) => c.country === country);
+      if (!found) throw new InvalidInput('--country', `the source has no members in "${country}" (it has ${known.map((c) => c.country).join(', ') || 'none'})`, country);
+      checkPlanMapping(plans, catalog, await source.plansInUse(country), country);
+    }
+    const adapter = legacyAdapter(source, { catalog, plans, ...(await source.reference()), asOf: req.asOf, horizonMonths: req.horizonMonths });
+    for (const country of req.countries) {
+      const total = known.find((c) => c.country === country)!.members;
+      const progress = jobProgress(log(), 'migrate', country, total);
+      const result = await leased(svc, country, country, () => migrateCountry(svc, adapter, {
+        country, asOf: req.asOf, mode: req.mode, pageSize: req.pageSize, onProgress: progress.tick,
+        options: { from: redacted(req.from), plans: req.plansFile ?? '(reference mapping)', asOf: req.asOf, horizonMonths: req.horizonMonths },
+      })).finally(progress.stop);
+      svc.log.info({ job: 'migrate', ...result }, 'country migrated');
+      emit(result);
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+/** `tally migrate --clear`: each country's migration undone, under the country's lease. */
+export async function clear(svc: Services, countries: string[], asOf: IsoDate, emit: (line: CountryCleared) => void): Promise<void> {
+  for (const country of countries) {
+    const progress = jobProgress(log(), 'migrate --clear', country);
+    emit(await leased(svc, country, `--clear ${country}`, () => clearCountry(svc, country, asOf, { onProgress: progress.tick })).finally(progress.stop));
+  }
+}
+
+/** A URL as it may be recorded: without its password. */
+function redacted(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }

@@ -12,7 +12,9 @@ export type Account =
   | 'refunds'
   | 'chargebacks'
   | 'chargeback_fees'
-  | 'bad_debt';
+  | 'bad_debt'
+  /** The other side of balances a member brought from the system it was migrated from. */
+  | 'opening_balance';
 
 export type JournalKind =
   | 'invoice_issued'
@@ -25,7 +27,8 @@ export type JournalKind =
   | 'chargeback'
   | 'chargeback_fee'
   | 'gift_card_sold'
-  | 'credit_granted';
+  | 'credit_granted'
+  | 'migration_opening';
 
 /** One side of a double entry. Every entry's lines balance: Σ debit = Σ credit. */
 export interface JournalLine {
@@ -113,4 +116,47 @@ export function creditGrantedEntries(party: Party, creditId: string, amount: num
     ['service_credit_expense', amount, 0],
     ['credit_liability', 0, amount],
   ]);
+}
+
+/** What a migrated member carries into Tally's books: liabilities owed to it and what it owes. */
+export interface OpeningBalances {
+  giftCard: number;
+  credit: number;
+  receivable: number;
+}
+
+export const noOpeningBalances: OpeningBalances = { giftCard: 0, credit: 0, receivable: 0 };
+
+/**
+ * The entry that brings a migrated member's opening balances from what is booked to
+ * `target`: a first migration books them whole, a re-migration of a member changed at the
+ * source books the difference, a clear books them back to zero. Never re-books legacy
+ * revenue (the legacy's own books hold it): only the liabilities and the receivable Tally
+ * carries on, against the opening-balance account, so every later payment, refund or use
+ * of a balance books against them as if Tally had billed it.
+ */
+export function openingBalanceEntries(party: Party, entryKey: string, businessDate: IsoDate, target: OpeningBalances, booked: OpeningBalances): JournalLine[] {
+  const gift = target.giftCard - booked.giftCard;
+  const credit = target.credit - booked.credit;
+  const receivable = target.receivable - booked.receivable;
+  const pos = (n: number) => Math.max(0, n);
+  // The opening-balance account takes the other side of all three, netted to one line.
+  const other = gift + credit - receivable;
+  return entry(party, entryKey, businessDate, 'migration_opening', [
+    ['gift_card_liability', pos(-gift), pos(gift)],
+    ['credit_liability', pos(-credit), pos(credit)],
+    ['receivable', pos(receivable), pos(-receivable)],
+    ['opening_balance', pos(other), pos(-other)],
+  ]);
+}
+
+/** The opening balances booked so far, from a member's `migration_opening` lines. */
+export function bookedOpeningBalances(lines: readonly Pick<JournalLine, 'account' | 'debit' | 'credit'>[]): OpeningBalances {
+  const out = { ...noOpeningBalances };
+  for (const l of lines) {
+    if (l.account === 'gift_card_liability') out.giftCard += l.credit - l.debit;
+    else if (l.account === 'credit_liability') out.credit += l.credit - l.debit;
+    else if (l.account === 'receivable') out.receivable += l.debit - l.credit;
+  }
+  return out;
 }

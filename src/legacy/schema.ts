@@ -131,7 +131,7 @@ export async function createLegacySchema(db: Kysely<LegacySchema>): Promise<void
     ['customer_email_cust', 'customer_email', ['cust_id']], ['customer_address_cust', 'customer_address', ['cust_id']], ['account_cust', 'account', ['cust_id']],
     ['payment_method_acct', 'payment_method', ['acct_id']], ['subscription_acct', 'subscription', ['acct_id']], ['subscription_next_bill', 'subscription', ['next_bill_dt']],
     ['subscription_history_sub', 'subscription_history', ['sub_id']], ['promotion_redemption_sub', 'promotion_redemption', ['sub_id']],
-    ['invoice_header_acct', 'invoice_header', ['acct_id', 'inv_dt']], ['invoice_detail_inv', 'invoice_detail', ['inv_id']], ['payment_txn_inv', 'payment_txn', ['inv_id']],
+    ['invoice_header_acct', 'invoice_header', ['acct_id', 'inv_dt']], ['invoice_detail_inv', 'invoice_detail', ['inv_id']], ['payment_txn_inv', 'payment_txn', ['inv_id']], ['payment_txn_pm', 'payment_txn', ['pm_id']],
     ['gift_card_code', 'gift_card', ['gc_code']], ['gift_card_txn_acct', 'gift_card_txn', ['acct_id']], ['credit_memo_acct', 'credit_memo', ['acct_id']],
   ] as const) {
     const index = db.schema.createIndex(name).on(t).columns([...cols]);

@@ -3,6 +3,15 @@
  * country by country, a keyset page at a time, each member with all of its rows. A team with
  * another legacy system writes one of these and reuses the rest of the migration.
  */
+export interface PageOptions {
+  /**
+   * Read no invoice issued before this date (and its payments) unless an open process still
+   * needs it; count the ones left out instead. A margin of a day or two is the caller's: the
+   * transform decides the exact horizon in each member's time zone.
+   */
+  historySince?: string;
+}
+
 export interface MigrationSource<Member> {
   readonly name: string;
   /** Countries with members, as ISO 3166 alpha-2 codes, and how many members each. */
@@ -12,7 +21,7 @@ export interface MigrationSource<Member> {
    * order, each whole; `cursor` of the result continues after the last one (null: done).
    * Never more than one page is held: a country of any size streams through.
    */
-  page(country: string, cursor: string | null, limit: number): Promise<{ members: Member[]; cursor: string | null }>;
+  page(country: string, cursor: string | null, limit: number, opts?: PageOptions): Promise<{ members: Member[]; cursor: string | null }>;
   /** The source's plan codes used by a country's members: each needs a mapping before anything of the country is written. */
   plansInUse(country: string): Promise<string[]>;
   close(): Promise<void>;

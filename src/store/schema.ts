@@ -76,6 +76,8 @@ export interface MigratedMemberRow {
   content_hash: string;
   /** The member's version as the migration wrote it: a higher one means Tally has changed the member since. */
   member_version: number;
+  /** Invoices older than the horizon, kept out of the hot store (the archive's to take). */
+  invoices_left_out: number;
   run_id: number;
   migrated_at: string;
 }

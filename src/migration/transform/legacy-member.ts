@@ -16,7 +16,12 @@ import type { LegacyMember } from '../sources/legacy-source.ts';
  * of it is loaded. Nothing is rounded or guessed silently.
  */
 export interface QuarantineReason {
-  reason: 'no-account' | 'several-accounts' | 'unknown-country' | 'currency-mismatch' | 'no-payment-method' | 'unmapped-plan' | 'amount-does-not-fit' | 'bad-timezone';
+  reason:
+    | 'no-account' | 'several-accounts' | 'unknown-country' | 'currency-mismatch' | 'no-payment-method' | 'unmapped-plan' | 'amount-does-not-fit' | 'bad-timezone'
+    // the history's
+    | 'orphan-payment' | 'invoice-does-not-add-up' | 'unknown-status' | 'payment-on-void-invoice'
+    // the load's: the member id or a gift-card code is already another member's in Tally
+    | 'member-id-taken' | 'gift-card-code-taken';
   detail: string;
   /** The legacy rows at fault: table and key. */
   source: { table: string; key: number | string }[];

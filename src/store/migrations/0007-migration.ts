@@ -42,6 +42,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('source_mark', t.varchar(30), (c) => c.notNull())
     .addColumn('content_hash', t.varchar(64), (c) => c.notNull())
     .addColumn('member_version', 'integer', (c) => c.notNull())
+    .addColumn('invoices_left_out', 'integer', (c) => c.notNull())
     .addColumn('run_id', 'integer', (c) => c.notNull())
     .addColumn('migrated_at', t.varchar(30), (c) => c.notNull())
     .execute();

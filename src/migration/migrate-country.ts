@@ -1,0 +1,110 @@
+import type { Kysely } from 'kysely';
+import type { IsoDate } from '../domain/calendar.ts';
+import type { Services } from '../jobs/services.ts';
+import { insertReturningId } from '../store/bulk.ts';
+import type { Schema } from '../store/schema.ts';
+import { loadPage, noCounts, type LoadCounts, type TransformOutcome } from './load.ts';
+import type { MigrationSource } from './source.ts';
+
+/** A source with what the shared extract-transform-load needs to know of its members. */
+export interface SourceAdapter<M> {
+  source: MigrationSource<M>;
+  /** Who a source member is, and the latest change time among its rows (its high-water mark), without transforming it. */
+  identify(m: M): { sourceKey: string; memberId: string; mark: string };
+  /** The pure transform: Tally's member and history, or the reasons it cannot be carried over. */
+  transform(m: M): TransformOutcome;
+  /** The extract's history horizon (see PageOptions), with the margin the transform needs. */
+  historySince?: string;
+}
+
+export type MigrateMode = 'load' | 'since-last' | 'resume';
+
+export interface MigrateOptions {
+  country: string;
+  asOf: IsoDate;
+  mode: MigrateMode;
+  /** Recorded with the run, as the operator gave them. */
+  options: Record<string, unknown>;
+  pageSize?: number;
+  onProgress?: (done: number) => void;
+}
+
+export interface CountryMigration {
+  country: string;
+  runId: number;
+  mode: MigrateMode;
+  status: string;
+  /** The cursor a resumed run started after (null: from the first member). */
+  resumedAfter: string | null;
+  counts: LoadCounts;
+  seconds: number;
+}
+
+/**
+ * Migrate one country: its members read a keyset page at a time (one page in memory),
+ * each transformed by the source's pure function and loaded page by page (see load.ts).
+ * The run is recorded, and its cursor and counts committed with each page, so a run killed
+ * at any moment is seen as interrupted by the next and `resume` continues after the last
+ * committed page; a plain re-run goes over every member again and writes only what
+ * changed, to the same end state. `since-last` skips, before transforming them, members
+ * whose source rows have not changed since they were loaded (their high-water mark).
+ *
+ * The caller holds the country's migration lease: no other run of it is going on.
+ */
+export async function migrateCountry<M>(svc: Services, adapter: SourceAdapter<M>, opts: MigrateOptions): Promise<CountryMigration> {
+  const started = Date.now();
+  const { db } = svc.store;
+  const source = adapter.source.name;
+  const last = await db.selectFrom('migration_runs').selectAll().where('source', '=', source).where('country', '=', opts.country).where('mode', '!=', 'clear').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  await db.updateTable('migration_runs').set({ status: 'interrupted' }).where('country', '=', opts.country).where('status', '=', 'running').execute();
+  const resumedAfter = opts.mode === 'resume' && last && last.status !== 'finished' && last.status !== 'finished_with_errors' ? last.cursor : null;
+  const runId = await insertReturningId(db, 'migration_runs', {
+    source, country: opts.country, mode: opts.mode, status: 'running', started_at: new Date().toISOString(), finished_at: null,
+    cursor: resumedAfter, options: JSON.stringify(opts.options), counts: '{}', errors: '[]',
+  });
+  const counts = noCounts();
+  const ctx = { source, country: opts.country, runId, asOf: opts.asOf };
+  let cursor = resumedAfter;
+  try {
+    do {
+      const page = await adapter.source.page(opts.country, cursor, opts.pageSize ?? 1000, { historySince: adapter.historySince });
+      let members = page.members;
+      if (opts.mode === 'since-last' && members.length) {
+        const who = members.map((m) => adapter.identify(m));
+        const marks = await loadedMarks(svc.memberStore.db, who.map((w) => w.memberId));
+        members = members.filter((_, i) => {
+          const seen = marks.get(who[i]!.memberId);
+          return seen === undefined || seen < who[i]!.mark;
+        });
+        counts.members += who.length - members.length;
+        counts.unchanged += who.length - members.length;
+      }
+      const next = page.cursor ?? cursor;
+      await loadPage(svc, ctx, members.map((m) => adapter.transform(m)), counts, (trx: Kysely<Schema>) => recordProgress(trx, runId, next, counts));
+      cursor = next;
+      await new Promise((resolve) => setImmediate(resolve));
+      opts.onProgress?.(counts.members);
+      if (page.cursor === null) break;
+    } while (cursor !== null);
+    await db.updateTable('migration_runs').set({ status: 'finished', finished_at: new Date().toISOString(), counts: JSON.stringify(counts) }).where('id', '=', runId).execute();
+    return { country: opts.country, runId, mode: opts.mode, status: 'finished', resumedAfter, counts, seconds: (Date.now() - started) / 1000 };
+  } catch (err) {
+    await db.updateTable('migration_runs').set({
+      status: 'failed', finished_at: new Date().toISOString(), counts: JSON.stringify(counts),
+      errors: JSON.stringify([{ item: cursor ?? '*', message: err instanceof Error ? err.message : String(err) }]),
+    }).where('id', '=', runId).execute().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function recordProgress(trx: Kysely<Schema>, runId: number, cursor: string | null, counts: LoadCounts): Promise<void> {
+  await trx.updateTable('migration_runs').set({ cursor, counts: JSON.stringify(counts) }).where('id', '=', runId).execute();
+}
+
+async function loadedMarks(db: Kysely<Schema>, ids: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    for (const r of await db.selectFrom('migrated_members').select(['member_id', 'source_mark']).where('member_id', 'in', ids.slice(i, i + 500)).execute()) out.set(r.member_id, r.source_mark);
+  }
+  return out;
+}
