@@ -142,14 +142,17 @@ const today = (ctx: ActionContext) => stamp(ctx).slice(0, 10);
 
 /**
  * Run one action in one transaction and answer the member as committed. A duplicate key
- * (another writer took the same max+1 key) rolls the whole action back and runs it again.
+ * (another writer took the same max+1 key) or a deadlock rolls the whole action back and runs it again.
  */
 export async function inTransaction<T>(db: Kysely<LegacySchema>, work: (trx: Transaction<LegacySchema>) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction().execute(work);
     } catch (err) {
-      if (!isDuplicateKey(err) || attempt >= 5) throw err;
+      const e = err as { errno?: number; code?: string };
+      // A deadlock between two writers (MariaDB 1213, PostgreSQL 40P01) rolls back as wholly as a duplicate key.
+      const retryable = isDuplicateKey(err) || e?.errno === 1213 || e?.code === '40P01' || e?.code === '40001';
+      if (!retryable || attempt >= 5) throw err;
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 20 * attempt)));
     }
   }

@@ -308,6 +308,17 @@ test('Idempotency-Key: a replay answers the first answer and writes nothing; the
   assert.deepEqual([refusedAgain.status, refusedAgain.headers.get('idempotent-replayed')], [422, 'true']);
 });
 
+test('concurrent writers: sign-ups racing for the legacy\'s max+1 keys all land; two members racing for one gift card, one wins', async () => {
+  const ids = Array.from({ length: 6 }, (_, i) => `lg-race-${i}`);
+  const made = await Promise.all(ids.map((id) => call('POST', '/v1/members', { id, country: 'US', timezone: 'America/New_York', paymentToken: 'tok_ok', plan: 'basic' })));
+  assert.deepEqual(made.map((r) => r.status), ids.map(() => 201), JSON.stringify(made.filter((r) => r.status !== 201).map((r) => r.body)));
+  const custIds = await legacy.db.selectFrom('customer').select('cust_id').where('acct_no', 'in', ids).execute();
+  assert.equal(new Set(custIds.map((c) => Number(c.cust_id))).size, ids.length);
+  const raced = await Promise.all(ids.slice(0, 2).map((id) => call('POST', `/v1/members/${id}/gift-cards`, { code: 'RACE-CODE-1', amount: 500, currency: 'USD' })));
+  assert.deepEqual(raced.map((r) => r.status).sort(), [200, 422]);
+  assert.equal((await legacy.db.selectFrom('gift_card_txn').innerJoin('gift_card', 'gift_card.gc_id', 'gift_card_txn.gc_id').select('gc_txn_id').where('gift_card.gc_code', '=', 'RACE-CODE-1').execute()).length, 1);
+});
+
 test('a write moves the customer\'s and account\'s updated_dt, the mark a migration re-reads changed members by', async () => {
   const seeded = await legacy.db.selectFrom('customer').innerJoin('account', 'account.cust_id', 'customer.cust_id').innerJoin('subscription', 'subscription.acct_id', 'account.acct_id')
     .select(['customer.acct_no', 'customer.updated_dt', 'subscription.sub_id']).where('subscription.status_cd', '=', 1).where('subscription.cancel_eop_flg', '=', 'N')
