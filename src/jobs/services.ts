@@ -12,6 +12,11 @@ export interface Services extends Stores {
   memberStore: Store;
   /** Fault-injection hook for member operations, as JobOptions.checkpoint is for jobs (tests only). */
   checkpoint?: (point: string) => void;
+  /**
+   * The catalog and tax rules billed with. Replaced whole, never changed in place, when another
+   * catalog version comes into force (operations/catalog-operations.ts: useCatalog, followCatalog),
+   * so whoever took it bills with one catalog version throughout.
+   */
   billing: BillingContext;
   gateway: PaymentGateway;
   log: Logger;

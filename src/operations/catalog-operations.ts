@@ -30,7 +30,15 @@ export interface CatalogInForce {
   reason: string | null;
 }
 
-const builtIn = (): CatalogInForce => ({ version: 0, hash: catalogHash(validateCatalog(builtInCatalog)), catalog: validateCatalog(builtInCatalog), createdAt: null, createdBy: null, reason: null });
+let builtInInForce: CatalogInForce | undefined;
+/** The built-in catalog as version 0, checked and hashed once per process. */
+const builtIn = (): CatalogInForce => {
+  if (!builtInInForce) {
+    const catalog = validateCatalog(builtInCatalog);
+    builtInInForce = { version: 0, hash: catalogHash(catalog), catalog, createdAt: null, createdBy: null, reason: null };
+  }
+  return builtInInForce;
+};
 
 /** A version by number (0: the built-in catalog), or the one in force when `version` is not given. */
 export async function catalogVersion(db: Kysely<Schema>, version?: number): Promise<CatalogInForce> {
@@ -98,7 +106,9 @@ export async function importCatalog(svc: Services, catalog: Catalog, opts: { on:
     if (hash === current.hash) return { status: 'unchanged', version: current.version, ...outcome };
     checkKeepsPricesInForce(current.catalog, catalog, opts.on);
     if (mayOrphanMembers(current.catalog, catalog)) checkNoOrphans(catalog, await planUsage(svc.memberStore.db));
-    const version = ((await latestCatalogVersion(db)) ?? 0) + 1;
+    // The version after the one checked against: if another import took that number meanwhile, the
+    // insert below finds it taken and this one is decided again against the new version.
+    const version = current.version + 1;
     if (opts.dryRun) return { status: 'checked', version, ...outcome };
     const at = new Date().toISOString();
     const row = {

@@ -161,3 +161,18 @@ test('a running service follows a version created by another process, and a proc
     await closeServices(svc);
   }
 });
+
+test('two imports racing: each is decided against the version the other made, and the same content is created once', () => withServices(async (svc) => {
+  const april = withPrice('basic', 'DE', 'EUR', 1199, '2026-04-01');
+  const may = withPrice('premium', 'DE', 'EUR', 2199, '2026-05-01');
+  const raced = await Promise.all([importCatalog(svc, april, { on: '2026-03-10', by }), importCatalog(svc, may, { on: '2026-03-10', by })]);
+  assert.deepEqual(raced.map((r) => r.status), ['created', 'created']);
+  assert.deepEqual(raced.map((r) => r.version).sort(), [1, 2]);
+  // The later one was checked against the earlier one: it drops the other's price, which had not started yet.
+  const second = raced.find((r) => r.version === 2)!;
+  assert.equal(second.previous, 1);
+  assert.equal(second.changes.pricesRemoved, 1);
+  const twice = await Promise.all([importCatalog(svc, april, { on: '2026-03-10', by }), importCatalog(svc, april, { on: '2026-03-10', by })]);
+  assert.deepEqual(twice.map((r) => r.status).sort(), ['created', 'unchanged']);
+  assert.deepEqual((await listCatalogVersions(svc.store.db)).map((v) => v.version), [3, 2, 1]);
+}));
