@@ -48,7 +48,7 @@ const usage = `usage: tally <command> [options]
                                      the member API answered from the legacy schema (port 3100; plan ids by the migration's mapping)
   legacy keys create --url URL --name NAME --role member-app|admin
                                      a key for the legacy member API (the secret is printed once)
-  migrate --source legacy --from URL --country XX[,YY] [--plans FILE] [--resume | --since-last] [--as-of D] [--horizon-months N]
+  migrate --source legacy --from URL --country XX[,YY] [--plans FILE] [--resume | --since-last] [--as-of D] [--horizon-months N] [--page-size N]
                                      move countries' members and their history into Tally: idempotent, resumable, quarantine
   migrate --source legacy --from URL --country XX[,YY] [--plans FILE] --dry-run
                                      check a country's migration: plan mapping, members ready, quarantined and why; writes nothing
@@ -152,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
       clear: { type: 'boolean' },
       'since-last': { type: 'boolean' },
       'horizon-months': { type: 'string' },
+      'page-size': { type: 'string' },
       json: { type: 'boolean' },
       version: { type: 'string' },
       reason: { type: 'string' },
@@ -335,15 +336,18 @@ export async function main(argv: string[]): Promise<number> {
       const from = option(values, 'from');
       if (!from) throw new UsageError(`--from is required (the legacy database URL); ${usageLine}`);
       if (values['dry-run']) {
-        const reports = await dryRun({ from, countries, plansFile: option(values, 'plans') });
-        for (const r of reports) console.log(JSON.stringify(r));
-        return 0;
+        return withServices(async (svc) => {
+          for (const r of await dryRun(svc, { from, countries, plansFile: option(values, 'plans') })) console.log(JSON.stringify(r));
+          return 0;
+        });
       }
       const horizonText = option(values, 'horizon-months') ?? '24';
       const horizonMonths = Number(horizonText);
       if (!/^\d+$/.test(horizonText) || horizonMonths > 1200) throw new UsageError(`--horizon-months must be a whole number of months (0 to 1200), got "${horizonText}"`);
+      const pageText = option(values, 'page-size') ?? '1000';
+      if (!/^\d+$/.test(pageText) || Number(pageText) < 1 || Number(pageText) > 10_000) throw new UsageError(`--page-size must be a whole number of members from 1 to 10000, got "${pageText}"`);
       return withServices(async (svc) => {
-        await migrate(svc, { from, countries, plansFile: option(values, 'plans'), mode: values.resume ? 'resume' : values['since-last'] ? 'since-last' : 'load', asOf, horizonMonths }, (line) => console.log(JSON.stringify(line)));
+        await migrate(svc, { from, countries, plansFile: option(values, 'plans'), mode: values.resume ? 'resume' : values['since-last'] ? 'since-last' : 'load', asOf, horizonMonths, pageSize: Number(pageText) }, (line) => console.log(JSON.stringify(line)));
         return 0;
       });
     }

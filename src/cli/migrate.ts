@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { IsoDate } from '../domain/calendar.ts';
-import { builtInCatalog, catalogIndex } from '../domain/catalog.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import { withLocks } from '../jobs/job-lock.ts';
 import type { Services } from '../jobs/services.ts';
@@ -33,8 +32,8 @@ function leased<T>(svc: Services, country: string, what: string, work: () => Pro
   return withLocks(svc.store.db, [`migrate:${country}`], `${hostname()}:${process.pid} (tally migrate ${what})`, work);
 }
 
-/** `tally migrate --dry-run`: each country checked and counted against Tally's catalog, nothing written. */
-export async function dryRun(opts: { from: string; countries: string[]; plansFile?: string }): Promise<CountryDryRun[]> {
+/** `tally migrate --dry-run`: each country checked and counted against the catalog Tally bills with, nothing written. */
+export async function dryRun(svc: Services, opts: { from: string; countries: string[]; plansFile?: string }): Promise<CountryDryRun[]> {
   const plans = readMapping(opts.plansFile);
   const source = await openLegacySource(opts.from);
   try {
@@ -42,7 +41,7 @@ export async function dryRun(opts: { from: string; countries: string[]; plansFil
     const out: CountryDryRun[] = [];
     for (const country of opts.countries) {
       const progress = jobProgress(log(), 'migrate --dry-run', country);
-      out.push(await dryRunCountry(source, country, { catalog: catalogIndex(builtInCatalog), plans, ...reference }, { onProgress: progress.tick }).finally(progress.stop));
+      out.push(await dryRunCountry(source, country, { catalog: svc.billing.catalog, plans, ...reference }, { onProgress: progress.tick }).finally(progress.stop));
     }
     return out;
   } finally {
