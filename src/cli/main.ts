@@ -335,19 +335,20 @@ export async function main(argv: string[]): Promise<number> {
       if (source !== 'legacy') throw new UsageError(source ? `--source must be legacy, got "${source}"` : `--source is required; ${usageLine}`);
       const from = option(values, 'from');
       if (!from) throw new UsageError(`--from is required (the legacy database URL); ${usageLine}`);
-      if (values['dry-run']) {
-        return withServices(async (svc) => {
-          for (const r of await dryRun(svc, { from, countries, plansFile: option(values, 'plans') })) console.log(JSON.stringify(r));
-          return 0;
-        });
-      }
       const horizonText = option(values, 'horizon-months') ?? '24';
       const horizonMonths = Number(horizonText);
       if (!/^\d+$/.test(horizonText) || horizonMonths > 1200) throw new UsageError(`--horizon-months must be a whole number of months (0 to 1200), got "${horizonText}"`);
       const pageText = option(values, 'page-size') ?? '1000';
       if (!/^\d+$/.test(pageText) || Number(pageText) < 1 || Number(pageText) > 10_000) throw new UsageError(`--page-size must be a whole number of members from 1 to 10000, got "${pageText}"`);
+      const request = { from, countries, plansFile: option(values, 'plans'), mode: values.resume ? 'resume' as const : values['since-last'] ? 'since-last' as const : 'load' as const, asOf, horizonMonths, pageSize: Number(pageText) };
+      if (values['dry-run']) {
+        return withServices(async (svc) => {
+          for (const r of await dryRun(svc, request)) console.log(JSON.stringify(r));
+          return 0;
+        });
+      }
       return withServices(async (svc) => {
-        await migrate(svc, { from, countries, plansFile: option(values, 'plans'), mode: values.resume ? 'resume' : values['since-last'] ? 'since-last' : 'load', asOf, horizonMonths, pageSize: Number(pageText) }, (line) => console.log(JSON.stringify(line)));
+        await migrate(svc, request, (line) => console.log(JSON.stringify(line)));
         return 0;
       });
     }

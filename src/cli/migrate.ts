@@ -33,15 +33,16 @@ function leased<T>(svc: Services, country: string, what: string, work: () => Pro
 }
 
 /** `tally migrate --dry-run`: each country checked and counted against the catalog Tally bills with, nothing written. */
-export async function dryRun(svc: Services, opts: { from: string; countries: string[]; plansFile?: string }): Promise<CountryDryRun[]> {
-  const plans = readMapping(opts.plansFile);
-  const source = await openLegacySource(opts.from);
+export async function dryRun(svc: Services, req: MigrateRequest): Promise<CountryDryRun[]> {
+  const plans = readMapping(req.plansFile);
+  const source = await openLegacySource(req.from);
   try {
-    const reference = await source.reference();
+    const catalog = svc.billing.catalog;
+    const adapter = legacyAdapter(source, { catalog, plans, ...(await source.reference()), asOf: req.asOf, horizonMonths: req.horizonMonths });
     const out: CountryDryRun[] = [];
-    for (const country of opts.countries) {
+    for (const country of req.countries) {
       const progress = jobProgress(log(), 'migrate --dry-run', country);
-      out.push(await dryRunCountry(source, country, { catalog: svc.billing.catalog, plans, ...reference }, { onProgress: progress.tick }).finally(progress.stop));
+      out.push(await dryRunCountry(adapter, country, { catalog, plans }, { pageSize: req.pageSize, onProgress: progress.tick }).finally(progress.stop));
     }
     return out;
   } finally {

@@ -1,10 +1,8 @@
 import type { CatalogIndex } from '../domain/catalog.ts';
 import { InvalidInput } from '../domain/errors.ts';
-import type { LegacySchema } from '../legacy/index.ts';
 import { checkPlanMapping, type PlanMapping } from './plan-mapping.ts';
-import type { MigrationSource } from './source.ts';
-import type { LegacyMember } from './sources/legacy-source.ts';
-import { transformLegacyMember, type QuarantineReason } from './transform/legacy-member.ts';
+import type { SourceAdapter } from './migrate-country.ts';
+import type { QuarantineReason } from './transform/legacy-member.ts';
 
 /** What migrating a country would do, found without writing anything. */
 export interface CountryDryRun {
@@ -20,15 +18,17 @@ export interface CountryDryRun {
 /**
  * Read a country through the source a page at a time, check its plans against the mapping
  * (every unmapped code in use listed at once, before anything else), and transform every
- * member: counts of what would load and what would be quarantined, and why. Nothing is
- * written anywhere; memory holds one page.
+ * member exactly as the migration would (aggregate and history, the same horizon): counts of
+ * what would load and what would be quarantined, and why. Nothing is written anywhere;
+ * memory holds one page.
  */
-export async function dryRunCountry(
-  source: MigrationSource<LegacyMember>,
+export async function dryRunCountry<M>(
+  adapter: SourceAdapter<M>,
   country: string,
-  ctx: { catalog: CatalogIndex; plans: PlanMapping; promotions: ReadonlyMap<number, LegacySchema['promotion']>; pricePoints: readonly LegacySchema['price_point'][] },
+  ctx: { catalog: CatalogIndex; plans: PlanMapping },
   opts: { pageSize?: number; onProgress?: (done: number) => void } = {},
 ): Promise<CountryDryRun> {
+  const { source } = adapter;
   const known = await source.countries();
   if (!known.some((c) => c.country === country)) {
     throw new InvalidInput('--country', `the source has no members in "${country}" (it has ${known.map((c) => c.country).join(', ') || 'none'})`, country);
@@ -37,20 +37,20 @@ export async function dryRunCountry(
   const result: CountryDryRun = { country, members: 0, ready: 0, quarantined: 0, reasons: {} };
   let cursor: string | null = null;
   do {
-    const page: { members: LegacyMember[]; cursor: string | null } = await source.page(country, cursor, opts.pageSize ?? 1000);
+    const page: { members: M[]; cursor: string | null } = await source.page(country, cursor, opts.pageSize ?? 1000, { historySince: adapter.historySince });
     for (const m of page.members) {
       result.members++;
-      const r = transformLegacyMember(m, ctx);
-      if (r.member) {
+      const r = adapter.transform(m);
+      if (!r.reasons) {
         result.ready++;
         continue;
       }
       result.quarantined++;
-      for (const reason of new Set(r.quarantine.map((q) => q.reason))) {
+      for (const reason of new Set(r.reasons.map((q) => q.reason))) {
         const entry = (result.reasons[reason] ??= { members: 0, examples: [] });
         entry.members++;
-        const q = r.quarantine.find((x) => x.reason === reason)!;
-        if (entry.examples.length < 3) entry.examples.push({ member: m.key, detail: q.detail, source: q.source });
+        const q = r.reasons.find((x) => x.reason === reason)!;
+        if (entry.examples.length < 3) entry.examples.push({ member: r.memberId, detail: q.detail, source: q.source });
       }
     }
     cursor = page.cursor;

@@ -10,7 +10,8 @@ import { runRenewal } from '../../src/jobs/renew.ts';
 import type { Services } from '../../src/jobs/services.ts';
 import { openLegacy, runLegacyDay, seedLegacy, type LegacyDb } from '../../src/legacy/index.ts';
 import { clearCountry } from '../../src/migration/clear.ts';
-import { migrateCountry, type MigrateMode } from '../../src/migration/migrate-country.ts';
+import { dryRunCountry, type CountryDryRun } from '../../src/migration/dry-run.ts';
+import { migrateCountry, type CountryMigration, type MigrateMode } from '../../src/migration/migrate-country.ts';
 import { referenceLegacyPlans } from '../../src/migration/plan-mapping.ts';
 import { migrationReport } from '../../src/migration/report.ts';
 import { legacyAdapter } from '../../src/migration/sources/legacy-adapter.ts';
@@ -37,10 +38,11 @@ async function seededLegacy(members: number, countries: string[], seed = 3): Pro
   return url;
 }
 
-async function migrateIn(svc: Services, url: string, country: string, mode: MigrateMode = 'load', on = asOf, pageSize = 37) {
+async function migrateIn(svc: Services, url: string, country: string, mode: MigrateMode | 'dry-run' = 'load', on = asOf, pageSize = 37) {
   const source = await openLegacySource(url);
   try {
     const adapter = legacyAdapter(source, { catalog: svc.billing.catalog, plans: referenceLegacyPlans, ...(await source.reference()), asOf: on, horizonMonths: 24 });
+    if (mode === 'dry-run') return await dryRunCountry(adapter, country, { catalog: svc.billing.catalog, plans: referenceLegacyPlans }, { pageSize });
     return await migrateCountry(svc, adapter, { country, asOf: on, mode, options: {}, pageSize });
   } finally {
     await source.close();
@@ -68,8 +70,10 @@ test('a country migrates whole, balanced and exact; again it writes nothing; --s
   const url = await seededLegacy(240, ['US', 'DE', 'JP', 'KW']);
   const svc = await openTestServices();
   try {
-    const us = await migrateIn(svc, url, 'US');
+    const preview = (await migrateIn(svc, url, 'US', 'dry-run')) as CountryDryRun;
+    const us = (await migrateIn(svc, url, 'US')) as CountryMigration;
     const c = us.counts;
+    assert.deepEqual([preview.ready, preview.quarantined], [c.loaded, c.quarantined], 'the dry run foresaw exactly what loaded');
     assert.equal(c.loaded + c.quarantined, c.members);
     assert.ok(c.members > 40 && c.loaded > c.members * 0.6, JSON.stringify(c));
     assert.ok(c.invoicesLeftOut > 0 && c.invoices > 0 && c.payments > 0, 'history both loaded and left out');
@@ -97,7 +101,7 @@ test('a country migrates whole, balanced and exact; again it writes nothing; --s
 
     // Zero- and three-decimal currencies: a yen is a yen, a fils a fils.
     for (const country of ['JP', 'KW']) {
-      const r = await migrateIn(svc, url, country);
+      const r = (await migrateIn(svc, url, country)) as CountryMigration;
       assert.equal(r.counts.loaded + r.counts.quarantined, r.counts.members);
     }
     const legacy = await openLegacy(url);
@@ -110,7 +114,7 @@ test('a country migrates whole, balanced and exact; again it writes nothing; --s
 
       // Again: nothing is written.
       const before = await migrationState(svc);
-      const again = await migrateIn(svc, url, 'US');
+      const again = (await migrateIn(svc, url, 'US')) as CountryMigration;
       assert.deepEqual([again.counts.unchanged, again.counts.loaded, again.counts.replaced], [c.loaded, 0, 0]);
       assert.deepEqual(await migrationState(svc), before);
 
@@ -118,7 +122,7 @@ test('a country migrates whole, balanced and exact; again it writes nothing; --s
       let billed = 0;
       for (const night of ['2026-11-29', '2026-11-30', '2026-12-01', '2026-12-02', '2026-12-03']) billed += (await runLegacyDay(legacy.db, night)).billed;
       assert.ok(billed > 0);
-      const since = await migrateIn(svc, url, 'US', 'since-last', '2026-12-03');
+      const since = (await migrateIn(svc, url, 'US', 'since-last', '2026-12-03')) as CountryMigration;
       assert.ok(since.counts.replaced > 0, JSON.stringify(since.counts));
       assert.ok(since.counts.unchanged > since.counts.members / 2, 'members the night did not touch are skipped by their high-water mark');
       assert.deepEqual(await journalImbalance(svc), []);
@@ -208,7 +212,7 @@ test('a migrated member is billed by Tally as if it had signed up there: its dun
   }
   const svc = await openTestServices();
   try {
-    const r = await migrateIn(svc, url, 'DE');
+    const r = (await migrateIn(svc, url, 'DE')) as CountryMigration;
     assert.ok(r.counts.loaded >= 1, JSON.stringify(r.counts));
     const id = 'A000004242';
     const lena = (await loadMember(svc.memberStore.db, id))!;
@@ -246,7 +250,7 @@ test('a migrated member is billed by Tally as if it had signed up there: its dun
     await again.db.updateTable('customer').set({ updated_dt: '2026-12-27 10:00:00', first_nm: 'Lene' }).where('cust_id', '=', 4242).execute();
     await again.db.updateTable('subscription').set({ price_override_amt: '12.9900', updated_dt: '2026-12-27 10:00:00' }).where('sub_id', '=', 7).execute();
     await again.close();
-    const stale = await migrateIn(svc, url, 'DE', 'since-last', '2026-12-27');
+    const stale = (await migrateIn(svc, url, 'DE', 'since-last', '2026-12-27')) as CountryMigration;
     assert.equal(stale.counts.changedInTally, 1);
     assert.equal((await loadMember(svc.memberStore.db, id))!.subscriptions[0]!.planId, 'premium');
     await assert.rejects(clearCountry(svc, 'DE', '2026-12-27'), /1 member\(s\) of DE were changed by Tally since they were migrated \(A000004242\)/);
