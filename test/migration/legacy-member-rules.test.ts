@@ -63,3 +63,15 @@ test('legacy statuses: trial, past due, on hold, cancelled', () => {
   const status = (status_cd: number) => transformLegacyMember(germanMember({ subscriptions: [{ ...sub, status_cd }] }), ctx).member!.subscriptions[0]!.status;
   assert.deepEqual([1, 2, 3, 4, 5].map(status), ['active', 'on_hold', 'cancelled', 'trial', 'past_due']);
 });
+
+test('a period the legacy invoiced but has not collected is billed: the next billing date is its end, so Tally never bills it twice', () => {
+  const sub = germanMember().subscriptions[0]!;
+  // Past due: the legacy's retry keeps next_bill_dt on the period it failed to collect (10 Nov – 10 Dec), invoice 9 still open.
+  const m = germanMember({
+    subscriptions: [{ ...sub, status_cd: 5, paid_thru_dt: '2026-11-10 00:00:00', next_bill_dt: '2026-11-10 00:00:00' }],
+    invoices: [{ ...germanMember().invoices[0]!, status_cd: 'F' }],
+    details: [],
+  });
+  const s = transformLegacyMember(m, ctx).member!.subscriptions[0]!;
+  assert.deepEqual([s.status, s.nextBillingDate, s.periodStart, s.periodEnd], ['past_due', '2026-12-10', '2026-11-10', '2026-12-10']);
+});

@@ -132,10 +132,16 @@ export function transformLegacyMember(m: LegacyMember, ctx: TransformContext): M
     const status = legacyStatus[s.status_cd] ?? 'cancelled';
     // The next billing date is the legacy's paid-through date; the schedule is anchored there.
     const paidThru = date(s.paid_thru_dt) ?? date(s.start_dt)!;
-    const next = status === 'active' || status === 'trial' || status === 'past_due' ? date(s.next_bill_dt) ?? paidThru : paidThru;
     // Legacy invoices name the account, not the subscription: its lines name the plan.
+    // (An invoice without lines, a legacy wart, is the subscription's when it is the member's only one.)
     const ofPlan = new Set(m.details.filter((d) => d.plan_cd === s.plan_cd).map((d) => d.inv_id));
-    const lastInvoice = m.invoices.filter((inv) => inv.status_cd !== 'V' && ofPlan.has(inv.inv_id)).at(-1);
+    const withLines = new Set(m.details.map((d) => d.inv_id));
+    const lastInvoice = m.invoices.filter((inv) => inv.status_cd !== 'V' && (ofPlan.has(inv.inv_id) || (!withLines.has(inv.inv_id) && m.subscriptions.length === 1))).at(-1);
+    // A period the legacy has invoiced but not collected (its retry keeps the bill date where it was)
+    // is billed: Tally dunns that invoice and bills the next period at its end, never the same period twice.
+    const billedTo = date(lastInvoice?.period_to_dt ?? null);
+    let next = status === 'active' || status === 'trial' || status === 'past_due' ? date(s.next_bill_dt) ?? paidThru : paidThru;
+    if (status !== 'cancelled' && billedTo && billedTo > next) next = billedTo;
     const redemption = m.redemptions.find((r) => r.sub_id === s.sub_id && r.cycles_left > 0);
     const promo = redemption && ctx.promotions.get(Number(redemption.promo_id));
     let discount: Discount | null = null;
@@ -156,7 +162,7 @@ export function transformLegacyMember(m: LegacyMember, ctx: TransformContext): M
     }
     subscriptions.push({
       id: `${m.key}-s${i + 1}`, product: plan.product, planId, status, anchor: next, cycle: 0, nextBillingDate: next,
-      periodStart: status === 'cancelled' ? null : date(lastInvoice?.period_from_dt ?? null), periodEnd: status === 'cancelled' ? null : paidThru,
+      periodStart: status === 'cancelled' ? null : date(lastInvoice?.period_from_dt ?? null), periodEnd: status === 'cancelled' ? null : next > paidThru ? next : paidThru,
       since: date(s.start_dt)!, cancelAtPeriodEnd: s.cancel_eop_flg === 'Y', pendingPlanId: null, discount,
       ...(keptPrice !== undefined ? { keptPrice } : {}),
     });
