@@ -350,3 +350,23 @@ async function stateAt(url: string) {
     await store.close();
   }
 }
+
+test('split stores: members and their claims in the member store, the history and the books in the ledger; again nothing; cleared whole', async () => {
+  const url = await seededLegacy(80, ['DE'], 21);
+  const svc = await openTestServices({}, { split: true });
+  try {
+    const r = (await migrateIn(svc, url, 'DE')) as CountryMigration;
+    assert.ok(r.counts.loaded > 0);
+    assert.equal(await count(svc, 'members', true), r.counts.loaded);
+    assert.equal(await count(svc, 'invoices'), r.counts.invoices);
+    assert.equal(Number((await svc.store.db.selectFrom('members').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n), 0, 'no member rows in the ledger store');
+    assert.deepEqual(await journalImbalance(svc), []);
+    const before = await migrationState(svc);
+    assert.equal(((await migrateIn(svc, url, 'DE')) as CountryMigration).counts.unchanged, r.counts.loaded);
+    assert.deepEqual(await migrationState(svc), before);
+    await clearCountry(svc, 'DE', asOf);
+    assert.deepEqual([await count(svc, 'members', true), await count(svc, 'invoices'), await count(svc, 'journal'), await count(svc, 'migrated_members', true)], [0, 0, 0, 0]);
+  } finally {
+    await closeAll(svc);
+  }
+});
