@@ -124,7 +124,11 @@ export async function inStores(
   await svc.store.db.transaction().execute(last);
 }
 
-/** Load one page of transformed members (see the module comment). `afterLedger` is a fault-injection point for tests. */
+/**
+ * Load one page of transformed members (see the module comment); `commitCursor` commits the
+ * run's progress with it. A member loaded earlier that now quarantines stays as it was loaded,
+ * and its quarantine row says why it is no longer followed.
+ */
 export async function loadPage(svc: Pick<Services, 'store' | 'memberStore' | 'checkpoint'>, ctx: LoadContext, outcomes: TransformOutcome[], counts: LoadCounts, commitCursor: (trx: Kysely<Schema>) => Promise<void>): Promise<void> {
   const mdb = svc.memberStore.db;
   const ids = outcomes.map((o) => o.memberId);
@@ -162,6 +166,8 @@ export async function loadPage(svc: Pick<Services, 'store' | 'memberStore' | 'ch
       quarantine.push({ o, reasons: taken.map((g) => ({ reason: 'gift-card-code-taken' as const, detail: `gift card ${g.code} is already ${codeHolder.get(g.code)}'s in Tally`, source: [{ table: 'gift_card', key: g.code }] })) });
       continue;
     }
+    // Two members of one page holding one code: the first keeps it, as if the other came later.
+    for (const g of o.history.giftCards) codeHolder.set(g.code, o.memberId);
     const hash = contentHash(o.member, o.history);
     if (before && before.content_hash === hash) {
       counts.unchanged++;

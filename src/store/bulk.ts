@@ -4,6 +4,7 @@ import type { Schema } from './schema.ts';
 
 // SQLite allows 32,766 bound parameters per statement; stay well under it so one multi-row insert fits any table.
 const maxParams = 30_000;
+const maxCachedTexts = 256;
 
 function chunks<T>(rows: T[], columns: number): T[][] {
   const size = Math.max(1, Math.floor(maxParams / Math.max(1, columns)));
@@ -41,6 +42,9 @@ function insertSql(db: Kysely<Schema>, table: string, columns: string[], rows: n
     const blank = Object.fromEntries(columns.map((c) => [c, null]));
     const q = (db as AnyDb).insertInto(table).values(Array.from({ length: rows }, () => blank));
     text = (engineOf(db) === 'mysql' ? onDuplicateKey(q, columns, mode) : onConflict(q, table, mode)).compile().sql as string;
+    // Jobs write fixed-size chunks, a few texts in all; a migration writes pages of every size, a
+    // text (tens of kilobytes) per table and row count: bounded, the cache cannot grow with the run.
+    if (compiled.size >= maxCachedTexts) compiled.clear();
     compiled.set(cacheKey, text);
   }
   return text;

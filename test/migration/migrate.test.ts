@@ -116,7 +116,7 @@ test('a country migrates whole, balanced and exact; again it writes nothing; --s
       const before = await migrationState(svc);
       const again = (await migrateIn(svc, url, 'US')) as CountryMigration;
       assert.deepEqual([again.counts.unchanged, again.counts.loaded, again.counts.replaced], [c.loaded, 0, 0]);
-      assert.deepEqual(await migrationState(svc), before);
+      assert.ok(isDeepStrictEqual(await migrationState(svc), before), 'a re-run changed what was loaded');
 
       // The legacy keeps billing; --since-last re-migrates just the members its nights changed.
       let billed = 0;
@@ -332,7 +332,7 @@ test('kill -9 at any moment, then the same command: the end state of one uninter
   const rerun = tally(args(), { TALLY_DB_URL: crashed });
   assert.equal(rerun.status, 0, rerun.stderr);
   for (const line of rerun.stdout.trim().split('\n')) assert.equal(JSON.parse(line).counts.loaded, 0, 'the plain re-run finds everything loaded');
-  assert.deepEqual(await stateAt(crashed), expected);
+  assert.ok(isDeepStrictEqual(await stateAt(crashed), expected), 'the killed and resumed migration ended elsewhere than one uninterrupted run');
   const store = await openStore(crashed);
   try {
     const runs = await store.db.selectFrom('migration_runs').select(['status', 'mode']).orderBy('id').execute();
@@ -355,17 +355,25 @@ test('split stores: members and their claims in the member store, the history an
   const url = await seededLegacy(80, ['DE'], 21);
   const svc = await openTestServices({}, { split: true });
   try {
+    // A gift-card code someone in Tally already holds keeps its legacy holder out, named.
+    const legacy = await openLegacy(url);
+    const card = await legacy.db.selectFrom('gift_card').innerJoin('customer', 'customer.cust_id', 'gift_card.redeemed_acct_id').select(['gc_code', 'acct_no']).orderBy('gc_id').limit(1).executeTakeFirstOrThrow();
+    await legacy.close();
+    await svc.memberStore.db.insertInto('member_claims').values({ scope: 'gift-card', claim: card.gc_code, member_id: 'someone-else', claimed_at: '2026-11-01T00:00:00Z' }).execute();
     const r = (await migrateIn(svc, url, 'DE')) as CountryMigration;
     assert.ok(r.counts.loaded > 0);
+    const held = await svc.memberStore.db.selectFrom('migration_quarantine').select('reasons').where('member_id', '=', card.acct_no).executeTakeFirstOrThrow();
+    assert.match(held.reasons, new RegExp(`"reason":"gift-card-code-taken","detail":"gift card ${card.gc_code} is already someone-else's in Tally"`));
     assert.equal(await count(svc, 'members', true), r.counts.loaded);
     assert.equal(await count(svc, 'invoices'), r.counts.invoices);
     assert.equal(Number((await svc.store.db.selectFrom('members').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n), 0, 'no member rows in the ledger store');
     assert.deepEqual(await journalImbalance(svc), []);
     const before = await migrationState(svc);
     assert.equal(((await migrateIn(svc, url, 'DE')) as CountryMigration).counts.unchanged, r.counts.loaded);
-    assert.deepEqual(await migrationState(svc), before);
+    assert.ok(isDeepStrictEqual(await migrationState(svc), before), 'a re-run changed what was loaded');
+    await svc.memberStore.db.deleteFrom('member_claims').where('member_id', '=', 'someone-else').execute();
     await clearCountry(svc, 'DE', asOf);
-    assert.deepEqual([await count(svc, 'members', true), await count(svc, 'invoices'), await count(svc, 'journal'), await count(svc, 'migrated_members', true)], [0, 0, 0, 0]);
+    assert.deepEqual([await count(svc, 'members', true), await count(svc, 'invoices'), await count(svc, 'journal'), await count(svc, 'migrated_members', true), await count(svc, 'migration_quarantine', true)], [0, 0, 0, 0, 0]);
   } finally {
     await closeAll(svc);
   }
