@@ -111,10 +111,13 @@ async function writeColumns(db: Kysely<Schema>, table: string, columns: string[]
   return Number(res.numAffectedRows ?? 0);
 }
 
+// Types a text value does not convert to on assignment (text does to varchar and char): their arrays are typed as the column.
+const typedArrays = new Set(['bigint', 'integer', 'smallint', 'numeric', 'date', 'timestamp without time zone', 'timestamp with time zone', 'double precision', 'real', 'boolean']);
+
 /** Each column's type as an array element type: an all-NULL text array would not convert to a bigint column. */
 async function arrayTypes(db: Kysely<Schema>, table: string): Promise<Map<string, string>> {
   const { rows } = await sql<{ name: string; type: string }>`select column_name as name, data_type as type from information_schema.columns where table_name = ${table} and table_schema = current_schema()`.execute(db);
-  return new Map(rows.map((r) => [r.name, r.type === 'bigint' || r.type === 'integer' ? r.type : 'text']));
+  return new Map(rows.map((r) => [r.name, typedArrays.has(r.type) ? r.type : 'text']));
 }
 
 async function writeRows(db: Kysely<Schema>, table: string, rows: Record<string, unknown>[], mode: Mode): Promise<number> {
