@@ -5,7 +5,7 @@ import type { Services } from '../jobs/services.ts';
 import { insertReturningId } from '../store/bulk.ts';
 import { insertJournal, lastClosedDay } from '../store/ledger.ts';
 import { loadMembers } from '../store/members.ts';
-import { bookedOpenings, deleteLedgerRows, inStores, openBookingDay } from './load.ts';
+import { bookedOpenings, changedByTally, deleteLedgerRows, inStores, openBookingDay } from './load.ts';
 
 export interface CountryCleared {
   country: string;
@@ -30,12 +30,7 @@ export interface CountryCleared {
 export async function clearCountry(svc: Services, country: string, asOf: IsoDate, opts: { onProgress?: (done: number) => void } = {}): Promise<CountryCleared> {
   const mdb = svc.memberStore.db;
   const migrated = await mdb.selectFrom('migrated_members').select(['member_id', 'member_version', 'source']).where('country', '=', country).orderBy('member_id').execute();
-  const touched: string[] = [];
-  for (let i = 0; i < migrated.length; i += 1000) {
-    const some = migrated.slice(i, i + 1000);
-    const versions = new Map((await mdb.selectFrom('members').select(['id', 'version']).where('id', 'in', some.map((m) => m.member_id)).execute()).map((r) => [r.id, Number(r.version)]));
-    for (const m of some) if (versions.has(m.member_id) && versions.get(m.member_id) !== Number(m.member_version)) touched.push(m.member_id);
-  }
+  const touched = [...(await changedByTally(svc, migrated.map((m) => ({ memberId: m.member_id, version: Number(m.member_version) }))))].sort();
   if (touched.length) {
     throw new InvalidInput('--clear', `${touched.length} member(s) of ${country} were changed by Tally since they were migrated (${touched.slice(0, 5).join(', ')}${touched.length > 5 ? ', …' : ''}): clearing would lose what Tally did; nothing was cleared`, country);
   }

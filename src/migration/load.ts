@@ -77,6 +77,31 @@ export async function deleteLedgerRows(trx: Kysely<Schema>, ids: string[]): Prom
   });
 }
 
+/** Where Tally's own rows for a member show (the migration's ids all start with `legacy-`). */
+const tallysOwn = [
+  ['invoices', 'idem_key'], ['payment_attempts', 'idem_key'], ['payments', 'id'], ['refunds', 'id'], ['chargebacks', 'id'], ['credits', 'id'],
+] as const;
+
+/**
+ * Members Tally has acted on since they were loaded: a version moved on (a renewal, a plan
+ * change, a balance), or a row the migration did not write (a collection attempt on a migrated
+ * invoice, a refund, a chargeback, a credit), which need not touch the member aggregate at all.
+ * Such a member is Tally's now: never replaced, never cleared.
+ */
+export async function changedByTally(svc: Pick<Services, 'store' | 'memberStore'>, loaded: { memberId: string; version: number }[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  const ids = loaded.map((l) => l.memberId);
+  await inParts(ids, async (some) => {
+    const versions = new Map((await svc.memberStore.db.selectFrom('members').select(['id', 'version']).where('id', 'in', some).execute()).map((r) => [r.id, Number(r.version)]));
+    for (const l of loaded) if (some.includes(l.memberId) && versions.has(l.memberId) && versions.get(l.memberId) !== l.version) out.add(l.memberId);
+    for (const [table, key] of tallysOwn) {
+      const rows = await svc.store.db.selectFrom(table).select('member_id').distinct().where('member_id', 'in', some).where(key, 'not like', 'legacy-%').execute();
+      for (const r of rows) out.add(r.member_id);
+    }
+  });
+  return out;
+}
+
 /** Opening balances booked so far, per member. */
 export async function bookedOpenings(db: Kysely<Schema>, ids: string[]): Promise<Map<string, OpeningBalances>> {
   const lines: { member_id: string; account: string; debit: number; credit: number }[] = [];
@@ -146,7 +171,7 @@ export async function loadPage(svc: Pick<Services, 'store' | 'memberStore' | 'ch
   });
 
   const now = new Date().toISOString();
-  const fresh: { o: TransformOutcome & { member: Member }; hash: string; version: number }[] = [];
+  let fresh: { o: TransformOutcome & { member: Member }; hash: string; version: number }[] = [];
   const replaced: string[] = [];
   const quarantine: { o: TransformOutcome; reasons: QuarantineReason[] }[] = [];
   const marks: Schema['migrated_members'][] = [];
@@ -174,12 +199,15 @@ export async function loadPage(svc: Pick<Services, 'store' | 'memberStore' | 'ch
       if (before.source_mark !== o.mark) marks.push({ ...before, source_mark: o.mark });
       continue;
     }
-    if (before && existing.get(o.memberId) !== Number(before.member_version)) {
-      counts.changedInTally++;
-      continue;
-    }
-    if (before) replaced.push(o.memberId);
     fresh.push({ o, hash, version: before ? Number(before.member_version) : 0 });
+  }
+  // Changed at the source since loaded: replaced whole, unless Tally has acted on the member since.
+  const candidates = fresh.filter((f) => prior.has(f.o.memberId));
+  if (candidates.length) {
+    const tallys = await changedByTally(svc, candidates.map((f) => ({ memberId: f.o.memberId, version: f.version })));
+    counts.changedInTally += tallys.size;
+    fresh = fresh.filter((f) => !tallys.has(f.o.memberId));
+    replaced.push(...fresh.filter((f) => prior.has(f.o.memberId)).map((f) => f.o.memberId));
   }
 
   const bookOn = await openBookingDay(svc.store.db, ctx.asOf);

@@ -378,3 +378,29 @@ test('split stores: members and their claims in the member store, the history an
     await closeAll(svc);
   }
 });
+
+test('a row Tally wrote for a migrated member (a collection attempt) alone makes the member Tally\'s: changed at the source later, it is not replaced, and its country is not cleared', async () => {
+  const url = await seededLegacy(120, ['DE'], 4);
+  const svc = await openTestServices();
+  try {
+    await migrateIn(svc, url, 'DE');
+    const invoice = await svc.store.db.selectFrom('invoices').select(['id', 'member_id', 'amount_due', 'currency']).orderBy('id').limit(1).executeTakeFirstOrThrow();
+    const id = invoice.member_id;
+    const version = (await loadMember(svc.memberStore.db, id))!.version;
+    // What collection writes for an attempt on a migrated invoice; the member aggregate need not change at all.
+    await svc.store.db.insertInto('payment_attempts').values({
+      idem_key: `${invoice.id}:attempt:9`, invoice_id: invoice.id, member_id: id, attempt_no: 9, amount: invoice.amount_due, currency: invoice.currency,
+      status: 'declined', decline_code: '51', attempted_on: asOf, reference: null,
+    }).execute();
+    // The legacy has moved on for this member (its next load sees different content).
+    await svc.memberStore.db.updateTable('migrated_members').set({ content_hash: 'changed at the source' }).where('member_id', '=', id).execute();
+    const again = (await migrateIn(svc, url, 'DE')) as CountryMigration;
+    assert.equal(again.counts.changedInTally, 1, JSON.stringify(again.counts));
+    assert.equal(again.counts.replaced, 0);
+    assert.equal((await loadMember(svc.memberStore.db, id))!.version, version);
+    assert.equal((await svc.store.db.selectFrom('payment_attempts').select('idem_key').where('idem_key', '=', `${invoice.id}:attempt:9`).execute()).length, 1, 'Tally\'s attempt is still there');
+    await assert.rejects(clearCountry(svc, 'DE', asOf), new RegExp(`1 member\\(s\\) of DE were changed by Tally since they were migrated \\(${id}\\)`));
+  } finally {
+    await closeAll(svc);
+  }
+});
