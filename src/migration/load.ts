@@ -83,19 +83,17 @@ const tallysOwn = [
 ] as const;
 
 /**
- * Members Tally has acted on since they were loaded: a version moved on (a renewal, a plan
- * change, a balance), or a row the migration did not write (a collection attempt on a migrated
- * invoice, a refund, a chargeback, a credit), which need not touch the member aggregate at all.
- * Such a member is Tally's now: never replaced, never cleared.
+ * Members Tally has acted on since they were loaded: a version moved on from the one the
+ * migration wrote (a renewal, a plan change, a balance; `versions` holds the members' current
+ * ones), or a row the migration did not write (a collection attempt on a migrated invoice, a
+ * refund, a chargeback, a credit), which need not touch the member aggregate at all. Such a
+ * member is Tally's now: never replaced, never cleared.
  */
-export async function changedByTally(svc: Pick<Services, 'store' | 'memberStore'>, loaded: { memberId: string; version: number }[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  const ids = loaded.map((l) => l.memberId);
-  await inParts(ids, async (some) => {
-    const versions = new Map((await svc.memberStore.db.selectFrom('members').select(['id', 'version']).where('id', 'in', some).execute()).map((r) => [r.id, Number(r.version)]));
-    for (const l of loaded) if (some.includes(l.memberId) && versions.has(l.memberId) && versions.get(l.memberId) !== l.version) out.add(l.memberId);
+export async function changedByTally(db: Kysely<Schema>, loaded: { memberId: string; version: number }[], versions: ReadonlyMap<string, number>): Promise<Set<string>> {
+  const out = new Set(loaded.filter((l) => versions.has(l.memberId) && versions.get(l.memberId) !== l.version).map((l) => l.memberId));
+  await inParts(loaded.map((l) => l.memberId), async (some) => {
     for (const [table, key] of tallysOwn) {
-      const rows = await svc.store.db.selectFrom(table).select('member_id').distinct().where('member_id', 'in', some).where(key, 'not like', 'legacy-%').execute();
+      const rows = await db.selectFrom(table).select('member_id').distinct().where('member_id', 'in', some).where(key, 'not like', 'legacy-%').execute();
       for (const r of rows) out.add(r.member_id);
     }
   });
@@ -204,7 +202,7 @@ export async function loadPage(svc: Pick<Services, 'store' | 'memberStore' | 'ch
   // Changed at the source since loaded: replaced whole, unless Tally has acted on the member since.
   const candidates = fresh.filter((f) => prior.has(f.o.memberId));
   if (candidates.length) {
-    const tallys = await changedByTally(svc, candidates.map((f) => ({ memberId: f.o.memberId, version: f.version })));
+    const tallys = await changedByTally(svc.store.db, candidates.map((f) => ({ memberId: f.o.memberId, version: f.version })), existing);
     counts.changedInTally += tallys.size;
     fresh = fresh.filter((f) => !tallys.has(f.o.memberId));
     replaced.push(...fresh.filter((f) => prior.has(f.o.memberId)).map((f) => f.o.memberId));

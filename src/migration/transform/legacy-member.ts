@@ -5,6 +5,7 @@ import { currencyExponent, MAX_MINOR_UNITS } from '../../domain/money.ts';
 import { dec4, legacyCountries, type Dec4, type LegacySchema } from '../../legacy/index.ts';
 import type { PlanMapping } from '../plan-mapping.ts';
 import type { LegacyMember } from '../sources/legacy-source.ts';
+import { legacyDate } from './legacy-time.ts';
 
 /**
  * One legacy member's rows → Tally's member aggregate: a pure function, tested on
@@ -70,7 +71,7 @@ export function minorUnits(amount: Dec4, currency: string): number | null {
   return units < 0n || units > BigInt(MAX_MINOR_UNITS) ? null : Number(units);
 }
 
-const date = (ts: string | null): IsoDate | null => (ts ? String(ts).slice(0, 10) : null);
+const date = legacyDate;
 
 export function transformLegacyMember(m: LegacyMember, ctx: TransformContext): MemberTransform {
   const problems: QuarantineReason[] = [];

@@ -1,5 +1,4 @@
 import { sql, type Kysely } from 'kysely';
-import { engineOf } from '../engines.ts';
 import { columnTypes } from './column-types.ts';
 
 /**
@@ -45,12 +44,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   if (!(await columns('job_locks')).has('acquired_at')) {
     await db.schema.alterTable('job_locks').addColumn('acquired_at', t.varchar(30)).execute();
   }
-  const index = db.schema.createIndex('idempotency_keys_created').on('idempotency_keys').column('created_at');
-  // MySQL 8 has no CREATE INDEX IF NOT EXISTS: there an index already made is the error to pass over.
-  if (engineOf(db) !== 'mysql') await index.ifNotExists().execute();
-  else await index.execute().catch((err: unknown) => {
-    if ((err as { errno?: number }).errno !== 1061) throw err;
-  });
+  await t.indexOnce('idempotency_keys_created', 'idempotency_keys', ['created_at']);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

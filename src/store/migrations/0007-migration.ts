@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import { engineOf } from '../engines.ts';
 import { columnTypes } from './column-types.ts';
 
 /**
@@ -70,14 +69,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ['credits_member', 'credits', ['member_id']],
     ['gift_cards_member', 'gift_cards', ['member_id']],
     ['journal_member', 'journal', ['member_id', 'kind']],
-  ] as const) {
-    const index = db.schema.createIndex(name).on(table).columns([...columns]);
-    // MySQL 8 has no CREATE INDEX IF NOT EXISTS: there an index already made is the error to pass over.
-    if (engineOf(db) !== 'mysql') await index.ifNotExists().execute();
-    else await index.execute().catch((err: unknown) => {
-      if ((err as { errno?: number }).errno !== 1061) throw err;
-    });
-  }
+  ] as const) await t.indexOnce(name, table, [...columns]);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

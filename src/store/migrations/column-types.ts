@@ -15,6 +15,18 @@ export function columnTypes(db: Kysely<unknown>) {
     /** Unindexed text that may outgrow MySQL's 64 KiB TEXT. */
     text: engine === 'mysql' ? sql.raw('mediumtext') : ('text' as const),
     serial: engine === 'postgres' ? ('serial' as const) : ('integer' as const),
+    /**
+     * Create an index unless it exists, so a migration interrupted between statements finishes
+     * when run again. MySQL 8 has no CREATE INDEX IF NOT EXISTS: there an index already made is
+     * the error to pass over.
+     */
+    indexOnce: async (name: string, table: string, columns: string[]): Promise<void> => {
+      const index = db.schema.createIndex(name).on(table).columns(columns);
+      if (engine !== 'mysql') await index.ifNotExists().execute();
+      else await index.execute().catch((err: unknown) => {
+        if ((err as { errno?: number }).errno !== 1061) throw err;
+      });
+    },
     serialKey: (c: ColumnDefinitionBuilder) => (engine === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()),
     /**
      * A new table; on MySQL with InnoDB and a binary collation so 'A' and 'a' are different keys.
