@@ -52,6 +52,8 @@ const usage = `usage: tally <command> [options]
                                      move countries' members and their history into Tally: idempotent, resumable, quarantine
   migrate --source legacy --from URL --country XX[,YY] [--plans FILE] --dry-run
                                      check a country's migration: plan mapping, members ready, quarantined and why; writes nothing
+  migrate --source legacy --from URL --country XX --members-from REPORT [--plans FILE] [--as-of D]
+                                     re-migrate only the members of a compare report (after a fix, or a --clear of them)
   migrate --country XX[,YY] --clear  remove exactly what the countries' migration wrote
   migrate report --country XX [--json]
                                      what a country's migration loaded, left out and quarantined, and why
@@ -60,6 +62,15 @@ const usage = `usage: tally <command> [options]
   catalog export [--format yaml|json] [--version N] [--out FILE]
                                      the catalog in force (or version N; 0 is the built-in one), ready to edit and import
   catalog versions                   every stored catalog version: when, by whom, why, content hash
+  compare --source legacy --from URL --country XX [--members-from REPORT] [--rules FILE] [--out DIR] [--plans FILE]
+                                     each member derived from the source by its own path against Tally, field by field;
+                                     exit 0 clean, 1 differences, 2 error; report.jsonl, report.parquet, summary.json in DIR
+  compare tables --left URL --right URL --table T [--key COLS] [--columns COLS]
+                                     two copies of a table on any two engines by checksum bisection: inserted, updated, deleted keys
+  export --country XX --to DIR [--from URL]
+                                     the country's legacy tables, Tally's member and ledger tables and its latest compare report, as Parquet
+  query DIR "SQL" [--format table|csv|json]
+                                     DuckDB SQL over an export's Parquet files (legacy × Tally × report in one join)
 
 environment: TALLY_DB_URL (default sqlite:var/tally.db; or mysql://USER:PASS@HOST:PORT/DB, postgres://…),
   TALLY_MEMBER_DB_URL / TALLY_LEDGER_DB_URL (split the member store from the ledger; both default to TALLY_DB_URL),
@@ -158,6 +169,14 @@ export async function main(argv: string[]): Promise<number> {
       reason: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
+      'members-from': { type: 'string' },
+      rules: { type: 'string' },
+      left: { type: 'string' },
+      right: { type: 'string' },
+      table: { type: 'string' },
+      key: { type: 'string' },
+      columns: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -436,6 +455,22 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'catalog':
       return catalogCommand(rest, values, (message) => new UsageError(message));
+    case 'compare': {
+      if (rest[0] === 'tables') {
+        const { compareTablesCommand } = await import('./compare-tables.ts');
+        return compareTablesCommand(rest.slice(1), values, (message) => new UsageError(message));
+      }
+      const { compareCommand } = await import('./compare.ts');
+      return compareCommand(rest, values, (message) => new UsageError(message));
+    }
+    case 'export': {
+      const { exportCommand } = await import('./export.ts');
+      return exportCommand(rest, values, (message) => new UsageError(message));
+    }
+    case 'query': {
+      const { queryCommand } = await import('./export.ts');
+      return queryCommand(rest, values, (message) => new UsageError(message));
+    }
     default:
       throw new UsageError(`unknown command "${command}"; run tally --help`);
   }
@@ -465,7 +500,8 @@ export async function runCli(argv: string[]): Promise<void> {
     // A bug, not the user's doing: one line for the user; the stack goes to the structured log at debug level.
     process.stderr.write(`tally: internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)} (set TALLY_LOG_LEVEL=debug for details)\n`);
     if (process.env.TALLY_LOG_LEVEL === 'debug' || process.env.TALLY_LOG_LEVEL === 'trace') process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
-    process.exitCode = 70;
+    // A compare's exit code is its verdict (0 clean, 1 differences): any failure to reach one is 2, never mistaken for either.
+    process.exitCode = ['compare', 'export', 'query'].includes(argv.find((a) => !a.startsWith('-')) ?? '') ? 2 : 70;
   }
 }
 

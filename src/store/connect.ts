@@ -12,6 +12,7 @@ import * as billingHistory from './migrations/0005-billing-history.ts';
 import * as concurrency from './migrations/0006-concurrency.ts';
 import * as migration from './migrations/0007-migration.ts';
 import * as catalog from './migrations/0008-catalog.ts';
+import * as compare from './migrations/0009-compare.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '0006-concurrency': concurrency,
   '0007-migration': migration,
   '0008-catalog': catalog,
+  '0009-compare': compare,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -30,6 +30,26 @@ export interface Schema {
   migrated_members: MigratedMemberRow;
   migration_quarantine: MigrationQuarantineRow;
   catalog_versions: CatalogVersionRow;
+  compare_runs: CompareRunRow;
+}
+
+/** One `tally compare` run (see migrations/0009-compare.ts). */
+export interface CompareRunRow {
+  id: Generated<number>;
+  /** `members` or `tables`. */
+  mode: string;
+  source: string;
+  /** '' for table mode. */
+  country: string;
+  /** `running`, `clean`, `differences`, `failed`, `interrupted`. */
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  /** The folder holding report.jsonl, report.parquet and summary.json. */
+  report_dir: string | null;
+  options: string;
+  counts: string;
+  error: string | null;
 }
 
 /** One catalog version, whole and never changed (see migrations/0008-catalog.ts). */
