@@ -34,7 +34,7 @@ const chunk = 500;
  * Read in one consistent snapshot: a repeatable-read transaction on the servers; on SQLite (WAL)
  * a transaction's first read fixes what it sees. Writers are never blocked by it.
  */
-async function inSnapshot<T>(db: LegacyDb['db'], read: (db: LegacyDb['db']) => Promise<T>): Promise<T> {
+export async function inSnapshot<T>(db: LegacyDb['db'], read: (db: LegacyDb['db']) => Promise<T>): Promise<T> {
   const trx = legacyEngineOf(db) === 'sqlite' ? db.transaction() : db.transaction().setIsolationLevel('repeatable read');
   return trx.execute(read);
 }
@@ -70,12 +70,25 @@ export interface LegacySource extends MigrationSource<LegacyMember> {
   reference(): Promise<{ promotions: Map<number, Row<'promotion'>>; pricePoints: Row<'price_point'>[] }>;
 }
 
+/** A customer's country code as the legacy's messy spellings are compared: trimmed, upper case. */
+export const customerCountry = sql<string>`upper(trim(${sql.ref('customer.country_cd')}))`;
+
+/** The legacy's 3-letter country codes, upper case, to their 2-letter codes (from its `country` table). */
+export async function legacyAlpha3(db: LegacyDb['db']): Promise<Map<string, string>> {
+  return new Map((await db.selectFrom('country').select(['country_cd', 'country_cd3']).execute()).map((c) => [c.country_cd3.toUpperCase(), c.country_cd.toUpperCase()]));
+}
+
+/** Every value of `customerCountry` that names a country: its 2-letter code and its 3-letter spellings. */
+export function countrySpellings(alpha3: Map<string, string>, country: string): string[] {
+  return [country, ...[...alpha3].filter(([, two]) => two === country).map(([three]) => three)];
+}
+
 export function legacySource(legacy: LegacyDb): LegacySource {
   const { db } = legacy;
-  const normalized = sql<string>`upper(trim(${sql.ref('customer.country_cd')}))`;
+  const normalized = customerCountry;
   let alpha3: Map<string, string> | undefined;
   const countryCodes = async () => {
-    alpha3 ??= new Map((await db.selectFrom('country').select(['country_cd', 'country_cd3']).execute()).map((c) => [c.country_cd3.toUpperCase(), c.country_cd.toUpperCase()]));
+    alpha3 ??= await legacyAlpha3(db);
     return alpha3;
   };
 
@@ -97,7 +110,7 @@ export function legacySource(legacy: LegacyDb): LegacySource {
       const codes = await countryCodes();
       // One snapshot per page: a member the legacy changes while it is read is read wholly before or wholly after the change.
       return inSnapshot(legacy.db, async (db) => {
-        const spellings = [country, ...[...codes].filter(([, two]) => two === country).map(([three]) => three)];
+        const spellings = countrySpellings(codes, country);
         const after = cursor === null ? -1 : Number(cursor);
         const customers = await db.selectFrom('customer').selectAll().where(normalized, 'in', spellings).where('cust_id', '>', after).orderBy('cust_id').limit(limit).execute();
         if (!customers.length) return { members: [], cursor: null };
@@ -167,7 +180,7 @@ export function legacySource(legacy: LegacyDb): LegacySource {
 
     async plansInUse(country) {
       const codes = await countryCodes();
-      const spellings = [country, ...[...codes].filter(([, two]) => two === country).map(([three]) => three)];
+      const spellings = countrySpellings(codes, country);
       const rows = await db.selectFrom('subscription').innerJoin('account', 'account.acct_id', 'subscription.acct_id').innerJoin('customer', 'customer.cust_id', 'account.cust_id')
         .select('subscription.plan_cd').distinct().where(normalized, 'in', spellings).orderBy('subscription.plan_cd').execute();
       return rows.map((r) => r.plan_cd);
