@@ -1,7 +1,55 @@
-/** Placeholder until the commands land (issue 11, being built). */
-export async function exportCommand(_rest: string[], _values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
-  throw usageError('not built yet');
+import { closeServices } from '../jobs/services.ts';
+import { exportCountry } from '../troubleshoot/country-export.ts';
+import { queryExport, queryFormats, type QueryFormat } from '../troubleshoot/query.ts';
+import { configFromEnv, logger, openServices } from '../wiring.ts';
+import { jobProgress } from './progress.ts';
+
+const text = (values: Record<string, unknown>, name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+
+/** `tally export --country XX --to DIR [--from URL]`: one JSON line with each file's rows; notes on stderr. */
+export async function exportCommand(rest: string[], values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
+  const usageLine = 'usage: tally export --country XX --to DIR [--from URL]';
+  if (rest.length) throw usageError(`export takes no arguments, got "${rest[0]}"; ${usageLine}`);
+  const given = text(values, 'country');
+  const country = (given ?? '').trim().toUpperCase();
+  if (!/^[A-Z]{2}$/.test(country)) throw usageError(given ? `--country takes one ISO 3166 alpha-2 code, got "${given}"` : `--country is required; ${usageLine}`);
+  const to = text(values, 'to');
+  if (!to) throw usageError(`--to is required; ${usageLine}`);
+  const config = configFromEnv();
+  const log = logger(config.logLevel);
+  const svc = await openServices(config, { log });
+  try {
+    let progress: ReturnType<typeof jobProgress> | undefined;
+    const result = await exportCountry(svc, { country, to, from: text(values, 'from') }, {
+      onProgress: (done, total) => {
+        progress ??= jobProgress(log, 'export', country, total);
+        progress.tick(done);
+      },
+      note: (line) => process.stderr.write(`${line}\n`),
+    }).finally(() => progress?.stop());
+    console.log(JSON.stringify({ country: result.country, to: result.to, compareRun: result.compareRun, files: Object.fromEntries(result.files.map((f) => [f.file, f.rows])), seconds: result.seconds }));
+    return 0;
+  } finally {
+    await closeServices(svc);
+  }
 }
-export async function queryCommand(_rest: string[], _values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
-  throw usageError('not built yet');
+
+/** `tally query DIR "SQL" [--format table|csv|json] [--limit N]`: the result on stdout, notes on stderr. */
+export async function queryCommand(rest: string[], values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
+  const usageLine = 'usage: tally query DIR "SQL" [--format table|csv|json] [--limit N]';
+  const [dir, sqlText, extra] = rest;
+  if (!dir || !sqlText?.trim()) throw usageError(`query needs a folder and an SQL statement; ${usageLine}`);
+  if (extra !== undefined) throw usageError(`query takes one SQL argument (quote it), got also "${extra}"; ${usageLine}`);
+  const format = (text(values, 'format') ?? (values.json === true ? 'json' : 'table')) as QueryFormat;
+  if (!queryFormats.includes(format)) throw usageError(`--format must be ${queryFormats.join(', ')}, got "${format}"`);
+  const limitText = text(values, 'limit');
+  const limit = limitText === undefined ? undefined : Number(limitText);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw usageError(`--limit must be a positive whole number, got "${limitText}"`);
+  await queryExport(dir, sqlText, { format, limit }, {
+    write: (chunk) => new Promise((resolve, reject) => {
+      process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
+    }),
+    note: (line) => process.stderr.write(`${line}\n`),
+  });
+  return 0;
 }

@@ -1,0 +1,123 @@
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type Json } from '@duckdb/node-api';
+import { InvalidInput } from '../domain/errors.ts';
+import { quoteText } from './parquet-writer.ts';
+
+export type QueryFormat = 'table' | 'csv' | 'json';
+export const queryFormats: readonly QueryFormat[] = ['table', 'csv', 'json'];
+
+/** Rows an aligned table shows unless --limit says otherwise: it must hold every row to size its columns. */
+export const tableRowCap = 1000;
+
+export interface QueryOutput {
+  /** Write text; resolves when the stream can take more (a slow pipe holds the query back, not memory). */
+  write(text: string): Promise<void>;
+  note(line: string): void;
+}
+
+const integerTypes = new Set<DuckDBTypeId>([DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT, DuckDBTypeId.UBIGINT, DuckDBTypeId.UHUGEINT]);
+const numericTypes = new Set<DuckDBTypeId>([
+  ...integerTypes, DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.UTINYINT, DuckDBTypeId.USMALLINT, DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.FLOAT, DuckDBTypeId.DOUBLE, DuckDBTypeId.DECIMAL,
+]);
+
+/** DuckDB's message up to its first blank line: the error and its hint, without the caret drawing under the SQL. */
+function firstLines(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split(/\n\s*\n/)[0]!.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+}
+
+/** The Parquet files of an export folder, by view name (the file's stem). */
+export function exportViews(dir: string): Map<string, string> {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new InvalidInput('query', `no such folder ${dir}`, dir);
+  }
+  if (!isDir) throw new InvalidInput('query', `${dir} is not a folder`, dir);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.parquet')).sort();
+  if (!files.length) throw new InvalidInput('query', `${dir} holds no Parquet files (make them with tally export --country XX --to ${dir})`, dir);
+  return new Map(files.map((f) => [basename(f, '.parquet'), resolve(join(dir, f))]));
+}
+
+async function connectTo(views: Map<string, string>): Promise<{ connection: DuckDBConnection; close: () => void }> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  for (const [view, file] of views) {
+    await connection.run(`create view "${view.replaceAll('"', '""')}" as select * from read_parquet(${quoteText(file)})`);
+  }
+  return { connection, close: () => { connection.closeSync(); instance.closeSync(); } };
+}
+
+function csvField(value: Json): string {
+  if (value === null) return '';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function cell(value: Json): string {
+  if (value === null) return 'NULL';
+  // One row, one line: a newline inside a value would break the columns.
+  return (typeof value === 'object' ? JSON.stringify(value) : String(value)).replace(/\r?\n/g, '\\n');
+}
+
+/**
+ * Run DuckDB SQL over an export folder, every Parquet file a view named by its stem. CSV and
+ * JSON Lines stream chunk by chunk (all rows unless --limit); the aligned table holds its rows
+ * to size the columns, so it shows at most --limit (default tableRowCap) and says what it left.
+ * Values are DuckDB's JSON forms: decimals stay exact text, 64-bit integers become numbers
+ * when they fit a double exactly.
+ */
+export async function queryExport(dir: string, sqlText: string, opts: { format: QueryFormat; limit?: number }, out: QueryOutput): Promise<{ rows: number; more: boolean }> {
+  const views = exportViews(dir);
+  const { connection, close } = await connectTo(views);
+  try {
+    let result;
+    try {
+      result = await connection.stream(sqlText);
+    } catch (err) {
+      throw new InvalidInput('query', firstLines(err), sqlText);
+    }
+    const names = result.deduplicatedColumnNames();
+    const types = result.columnTypes().map((t) => t.typeId);
+    const fix = (row: Json[]): Json[] => row.map((v, i) => (typeof v === 'string' && integerTypes.has(types[i]!) && Number.isSafeInteger(Number(v)) ? Number(v) : v));
+    const cap = opts.limit ?? (opts.format === 'table' ? tableRowCap : Infinity);
+    let rows = 0;
+    let more = false;
+    const held: string[][] = [];
+    if (opts.format === 'csv') await out.write(`${names.map(csvField).join(',')}\n`);
+    try {
+      outer: for await (const chunk of result.yieldRowsJson()) {
+        let text = '';
+        for (const raw of chunk) {
+          if (rows >= cap) {
+            more = true;
+            break outer;
+          }
+          const row = fix(raw);
+          rows++;
+          if (opts.format === 'csv') text += `${row.map(csvField).join(',')}\n`;
+          else if (opts.format === 'json') text += `${JSON.stringify(Object.fromEntries(names.map((n, i) => [n, row[i]!])))}\n`;
+          else held.push(row.map(cell));
+        }
+        if (text) await out.write(text);
+      }
+    } catch (err) {
+      throw new InvalidInput('query', firstLines(err), sqlText);
+    }
+    if (opts.format === 'table') await out.write(alignedTable(names, held, types.map((t) => numericTypes.has(t))));
+    if (more) out.note(`tally query: the first ${rows} rows shown; there are more (--limit N, or --format csv|json to stream them all)`);
+    return { rows, more };
+  } finally {
+    close();
+  }
+}
+
+function alignedTable(names: string[], rows: string[][], right: boolean[]): string {
+  const widths = names.map((n, i) => Math.max(n.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const head = [line(names), widths.map((w) => '-'.repeat(w)).join('  ')];
+  return `${[...head, ...rows.map(line)].join('\n')}\n(${rows.length} row${rows.length === 1 ? '' : 's'})\n`;
+}
