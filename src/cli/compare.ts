@@ -1,4 +1,121 @@
-/** Placeholder until the command lands (issue 11, being built). */
-export async function compareCommand(_rest: string[], _values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
-  throw usageError('not built yet');
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { businessDate, parseIsoDate } from '../domain/calendar.ts';
+import { InvalidInput } from '../domain/errors.ts';
+import { closeServices, type Services } from '../jobs/services.ts';
+import { compareMembers, type CompareOutcome } from '../compare/compare-members.ts';
+import { recordCompareRun } from '../compare/compare-runs.ts';
+import { parseDeclaredRules, type DeclaredRule } from '../compare/declared-rules.ts';
+import { defaultReportDir, readEarlierReport, ReportWriter } from '../compare/report-files.ts';
+import { reportFiles } from '../compare/report-format.ts';
+import { legacyFacts } from '../compare/sources/legacy-facts.ts';
+import { openLegacy } from '../legacy/index.ts';
+import { parsePlanMapping, referenceLegacyPlans, type PlanMapping } from '../migration/plan-mapping.ts';
+import { configFromEnv, logger, openServices } from '../wiring.ts';
+import { jobProgress } from './progress.ts';
+
+const usageLine = 'usage: tally compare --source legacy --from URL --country XX [--members-from REPORT] [--rules FILE] [--out DIR] [--plans FILE] [--as-of D] [--horizon-months N] [--json]';
+
+const text = (values: Record<string, unknown>, name: string): string | undefined => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+
+function readText(file: string, option: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidInput(option, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/** What the country's migration ran with: the compare looks at the same window and plan mapping unless told otherwise. */
+async function migrationOf(svc: Services, source: string, country: string): Promise<{ asOf?: string; horizonMonths?: number; plans?: string }> {
+  const run = await svc.store.db.selectFrom('migration_runs').select(['options']).where('source', '=', source).where('country', '=', country)
+    .where('mode', '!=', 'clear').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  const migrated = await svc.memberStore.db.selectFrom('migrated_members').select('member_id').where('country', '=', country).where('source', '=', source).limit(1).executeTakeFirst();
+  const held = await svc.memberStore.db.selectFrom('migration_quarantine').select('member_id').where('country', '=', country).where('source', '=', source).limit(1).executeTakeFirst();
+  if (!run || (!migrated && !held)) throw new InvalidInput('--country', `${country} has not been migrated from ${source} yet (run tally migrate --source ${source} --country ${country} first)`, country);
+  return JSON.parse(run.options) as { asOf?: string; horizonMonths?: number; plans?: string };
+}
+
+function printSummary(summary: Record<string, unknown>, outcome: CompareOutcome): void {
+  const c = outcome.counts;
+  const n = (v: number) => v.toLocaleString('en-US').padStart(9);
+  const fields = Object.entries(c.fields).sort((a, b) => b[1] - a[1]).map(([f, k]) => `${f} ${k}`).join(', ');
+  const lines = [
+    `compare ${summary.source} → tally, ${summary.country}: ${c.checked.toLocaleString('en-US')} members in ${summary.seconds} s (${summary.membersPerSecond} members/s) — ${outcome.status.toUpperCase()}`,
+    `  clean       ${n(c.clean)}`,
+    `  differs     ${n(c.members.differs)}${fields ? `   fields: ${fields}` : ''}`,
+    `  missing     ${n(c.members.missing)}   in the source, not in Tally`,
+    `  extra       ${n(c.members.extra)}   in Tally, no longer in the source`,
+    `  stale       ${n(c.members.stale)}   changed in the source since migrated (tally migrate --since-last)`,
+    `  quarantined ${n(c.members.quarantined)}   held back by the migration (tally migrate report --country ${summary.country})`,
+    ...Object.entries(c.declared).map(([rule, d]) => `  declared    ${n(d.count)}   ${rule}: ${d.reason}`),
+  ];
+  const shown = Object.entries(outcome.examples).filter(([kind]) => kind !== 'quarantined');
+  if (shown.length) lines.push('examples:');
+  for (const [kind, rows] of shown) {
+    for (const r of rows) lines.push(`  ${kind.padEnd(11)} ${r.member}  ${r.field ? `${r.field}: source ${r.source_value}, tally ${r.tally_value}` : r.detail ?? ''}`);
+  }
+  lines.push(`report: ${join(String(summary.reportDir), reportFiles.jsonl)} (also ${reportFiles.parquet}, ${reportFiles.summary})`);
+  console.log(lines.join('\n'));
+}
+
+/** `tally compare --source legacy …`: exit 0 clean, 1 differences (an error is 2, see runCli). */
+export async function compareCommand(rest: string[], values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
+  if (rest.length) throw usageError(usageLine);
+  const source = text(values, 'source');
+  if (source !== 'legacy') throw usageError(source ? `--source must be legacy, got "${source}"` : `--source is required; ${usageLine}`);
+  const from = text(values, 'from');
+  if (!from) throw usageError(`--from is required (the source database URL); ${usageLine}`);
+  const country = (text(values, 'country') ?? '').trim().toUpperCase();
+  if (!/^[A-Z]{2}$/.test(country)) throw usageError(country ? `--country takes one ISO 3166 alpha-2 code, got "${text(values, 'country')}"` : `--country is required; ${usageLine}`);
+  const horizonText = text(values, 'horizon-months');
+  if (horizonText !== undefined && (!/^\d+$/.test(horizonText) || Number(horizonText) > 1200)) throw usageError(`--horizon-months must be a whole number of months (0 to 1200), got "${horizonText}"`);
+  const pageText = text(values, 'page-size') ?? '2000';
+  if (!/^\d+$/.test(pageText) || Number(pageText) < 1 || Number(pageText) > 20_000) throw usageError(`--page-size must be a whole number of members from 1 to 20000, got "${pageText}"`);
+  const rulesFile = text(values, 'rules');
+  const rules: DeclaredRule[] = rulesFile ? parseDeclaredRules(readText(rulesFile, '--rules'), rulesFile) : [];
+  const membersFrom = text(values, 'members-from');
+  const earlier = membersFrom ? await readEarlierReport(membersFrom) : undefined;
+  if (earlier && earlier.source !== source) throw new InvalidInput('--members-from', `${membersFrom} is a report of source ${earlier.source}, not ${source}`);
+  if (earlier && earlier.country !== country) throw new InvalidInput('--members-from', `${membersFrom} is a report of country ${earlier.country}, not ${country}`);
+
+  const svc = await openServices(configFromEnv());
+  try {
+    const migrated = await migrationOf(svc, source, country);
+    const asOf = text(values, 'as-of') ? parseIsoDate(text(values, 'as-of'), '--as-of') : migrated.asOf ?? businessDate(Date.now(), configFromEnv().reportingTimeZone);
+    const horizonMonths = horizonText !== undefined ? Number(horizonText) : migrated.horizonMonths ?? 24;
+    const plansFile = text(values, 'plans') ?? (migrated.plans && migrated.plans !== '(reference mapping)' ? migrated.plans : undefined);
+    const plans: PlanMapping = plansFile ? parsePlanMapping(readText(plansFile, '--plans'), plansFile.endsWith('.json') ? 'json' : 'yaml') : referenceLegacyPlans;
+    const legacy = await openLegacy(from, '--from');
+    try {
+      const started = new Date();
+      const reportDir = text(values, 'out') ?? defaultReportDir(country, started);
+      const report = new ReportWriter(reportDir);
+      const facts = legacyFacts(legacy, { asOf, horizonMonths, plans });
+      const options = { from: from.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), asOf, horizonMonths, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
+      const log = logger(process.env.TALLY_LOG_LEVEL || 'info');
+      const progress = jobProgress(log, 'compare', country, earlier?.members.length);
+      const outcome = await recordCompareRun(svc.store.db, { mode: 'members', source, country, reportDir: report.dir, options }, async () => {
+        const result = await compareMembers(svc, {
+          source, country, facts, rules, report, pageSize: Number(pageText), onProgress: progress.tick, ...(earlier ? { members: earlier.members } : {}),
+        }).finally(progress.stop);
+        const seconds = (Date.now() - started.getTime()) / 1000;
+        const summary = {
+          source, country, ...options, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds: Number(seconds.toFixed(3)),
+          membersPerSecond: Math.round(result.counts.checked / Math.max(seconds, 0.001)), status: result.status, reportDir: report.dir, ...result.counts,
+          examples: result.examples,
+        };
+        await report.finish(summary);
+        return { ...result, summary, counts: { ...result.counts } as unknown as Record<string, unknown> };
+      });
+      log.info({ job: 'compare', country, runId: outcome.runId, status: outcome.status, ...(outcome.counts as object) }, 'compare finished');
+      if (values.json) console.log(JSON.stringify({ runId: outcome.runId, ...outcome.summary }));
+      else printSummary(outcome.summary, { status: outcome.status, counts: outcome.summary as unknown as CompareOutcome['counts'], examples: outcome.examples });
+      return outcome.status === 'clean' ? 0 : 1;
+    } finally {
+      await legacy.close();
+    }
+  } finally {
+    await closeServices(svc);
+  }
 }

@@ -1,0 +1,245 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import { Temporal } from 'temporal-polyfill';
+import { legacyCountries, legacyEngineOf, type LegacyDb, type LegacySchema } from '../../legacy/index.ts';
+import type { MemberFacts, SubscriptionFacts } from '../member-facts.ts';
+
+/**
+ * The reference legacy's members as the comparator sees them: each derived from the legacy
+ * tables by set-based SQL aggregates per account (counts and sums computed in the database
+ * in exact ten-thousandths), not by the migration's extract or transform. The rules it
+ * applies are the legacy's, written down here a second time on purpose: where this reading
+ * and the migration's disagree, one of them is wrong, and the report says where.
+ */
+export interface SourceMember {
+  facts: MemberFacts;
+  /** The source's key for the member (the customer id). */
+  sourceKey: string;
+  /** The latest change time among the rows a migration reads, in the legacy's own clock and format. */
+  mark: string;
+}
+
+export interface FactsWindow {
+  /** The migration day. */
+  asOf: string;
+  /** Months of history a migration keeps hot. */
+  horizonMonths: number;
+  /** Legacy plan code → Tally plan id. */
+  plans: ReadonlyMap<string, string>;
+}
+
+type Db = LegacyDb['db'];
+
+// The legacy's code tables, read the legacy's way: subscription status numbers and invoice letters.
+const subscriptionStatus: Record<number, string> = { 1: 'active', 2: 'on_hold', 3: 'cancelled', 4: 'trial', 5: 'past_due' };
+const openInvoiceCodes = ['O', 'F', 'U'];
+const countryZone = new Map(legacyCountries.map((c) => [c.cd, c.tz]));
+
+const day = (ts: unknown): string | null => (ts === null || ts === undefined ? null : String(ts).slice(0, 10));
+const later = (a: string, b: unknown): string => (b !== null && b !== undefined && String(b) > a ? String(b) : a);
+const num = (v: unknown): number => Number(v ?? 0);
+
+/** Ten-thousandths (as the database summed them) → minor units of a currency with `digits` decimals; a remainder stays a decimal text. */
+function minor(tenThousandths: unknown, digits: number): number | string {
+  const v = Math.round(Number(tenThousandths ?? 0));
+  const factor = 10 ** (4 - digits);
+  return v % factor === 0 ? v / factor : (v / 10_000).toFixed(4);
+}
+
+/** The calendar date in `zone` of a legacy timestamp (Los Angeles wall-clock time, no zone stored). */
+function dateIn(timestamp: string, zone: string): string {
+  const at = Temporal.PlainDateTime.from(timestamp.replace(' ', 'T')).toZonedDateTime('America/Los_Angeles', { disambiguation: 'compatible' });
+  return at.withTimeZone(zone).toPlainDate().toString();
+}
+
+async function inSnapshot<T>(db: Db, read: (db: Db) => Promise<T>): Promise<T> {
+  const trx = legacyEngineOf(db) === 'sqlite' ? db.transaction() : db.transaction().setIsolationLevel('repeatable read');
+  return trx.execute(read);
+}
+
+async function chunked<T, R>(ids: T[], read: (part: T[]) => Promise<R[]>, size = 2000): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < ids.length; i += size) out.push(...(await read(ids.slice(i, i + size))));
+  return out;
+}
+
+function byKey<R>(rows: R[], key: (r: R) => unknown): Map<number, R[]> {
+  const out = new Map<number, R[]>();
+  for (const r of rows) {
+    const k = Number(key(r));
+    const list = out.get(k);
+    if (list) list.push(r);
+    else out.set(k, [r]);
+  }
+  return out;
+}
+
+export interface LegacyFacts {
+  /** Members of a country after `cursor` (a customer id), in customer order. */
+  page(country: string, cursor: string | null, limit: number): Promise<{ members: SourceMember[]; cursor: string | null }>;
+  /** The members of a country with these member ids (account numbers); ids not found are left out. */
+  byMembers(country: string, members: string[]): Promise<SourceMember[]>;
+  /** Countries with customers, however the legacy spelled them. */
+  countries(): Promise<string[]>;
+}
+
+export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts {
+  const { db } = legacy;
+  const horizon = Temporal.PlainDate.from(window.asOf).subtract({ months: window.horizonMonths });
+  // An invoice stamped (Los Angeles) two days or more after the horizon is inside it in every zone, one stamped
+  // before the day ahead of it outside; the two days between are decided invoice by invoice in the member's zone.
+  const inside = `${horizon.add({ days: 1 }).toString()} 00:00:00`;
+  const outside = `${horizon.subtract({ days: 1 }).toString()} 00:00:00`;
+  // What a migration's extract reads of the history (two days' margin): the rows its change mark is taken over.
+  const read = `${horizon.subtract({ days: 2 }).toString()} 00:00:00`;
+  const country = sql<string>`upper(trim(${sql.ref('customer.country_cd')}))`;
+  let codes: Map<string, { cd3: string; digits: number }> | undefined;
+  const reference = async () => {
+    codes ??= new Map((await db.selectFrom('country').select(['country_cd', 'country_cd3', 'currency_digits']).execute())
+      .map((c) => [c.country_cd.trim().toUpperCase(), { cd3: c.country_cd3.trim().toUpperCase(), digits: Number(c.currency_digits) }]));
+    return codes;
+  };
+  const bucket = (h: string) => sql<string>`case when ${sql.ref(`${h}.status_cd`)} in ('O', 'F', 'U') or ${sql.ref(`${h}.inv_dt`)} >= ${inside} then 'in'
+    when ${sql.ref(`${h}.inv_dt`)} < ${read} then 'out' when ${sql.ref(`${h}.inv_dt`)} < ${outside} then 'near' else 'edge' end`;
+  const edgeId = (h: string) => sql<number>`case when ${sql.ref(`${h}.status_cd`)} in ('O', 'F', 'U') or ${sql.ref(`${h}.inv_dt`)} >= ${inside} or ${sql.ref(`${h}.inv_dt`)} < ${outside} then 0 else ${sql.ref(`${h}.inv_id`)} end`;
+  const tenK = (col: string) => sql<number>`round(${sql.ref(col)} * 10000)`;
+  const readable = (h: string): Expression<SqlBool> => sql<SqlBool>`(${sql.ref(`${h}.inv_dt`)} >= ${read} or ${sql.ref(`${h}.status_cd`)} in ('O', 'F', 'U'))`;
+
+  async function members(which: (db: Db, spellings: string[]) => Promise<LegacySchema['customer'][]>, countryCode: string): Promise<SourceMember[]> {
+    const ref = await reference();
+    const spellings = [countryCode, ...(ref.get(countryCode) ? [ref.get(countryCode)!.cd3] : [])];
+    const digits = ref.get(countryCode)?.digits ?? 2;
+    return inSnapshot(db, async (db) => {
+      const customers = await which(db, spellings);
+      if (!customers.length) return [];
+      const custIds = customers.map((c) => Number(c.cust_id));
+      const [emails, accounts] = await Promise.all([
+        chunked(custIds, (ids) => db.selectFrom('customer_email').select(['cust_id', 'email_id', 'email_addr', 'primary_flg', 'deleted_flg', 'created_dt']).where('cust_id', 'in', ids).orderBy('email_id').execute()),
+        chunked(custIds, (ids) => db.selectFrom('account').select(['acct_id', 'cust_id', 'currency_cd', 'tz_nm', 'updated_dt']).where('cust_id', 'in', ids).orderBy('acct_id').execute()),
+      ]);
+      const acctIds = accounts.map((a) => Number(a.acct_id));
+      const [methods, subs, history, invoices, payments, orphans, lastOfPlan, lastWithoutLines, gifts, memos] = await Promise.all([
+        chunked(acctIds, (ids) => db.selectFrom('payment_method').select(['acct_id', 'pm_id', 'token', 'status_cd', 'deleted_flg', 'created_dt']).where('acct_id', 'in', ids).orderBy('pm_id').execute()),
+        chunked(acctIds, (ids) => db.selectFrom('subscription').select(['acct_id', 'sub_id', 'plan_cd', 'status_cd', 'start_dt', 'paid_thru_dt', 'next_bill_dt', 'cancel_eop_flg', 'updated_dt'])
+          .where('acct_id', 'in', ids).orderBy('sub_id').execute()),
+        chunked(acctIds, (ids) => db.selectFrom('subscription_history as h').innerJoin('subscription as s', 's.sub_id', 'h.sub_id')
+          .select((eb) => ['s.acct_id', eb.fn.max('h.event_dt').as('last')]).where('s.acct_id', 'in', ids).groupBy('s.acct_id').execute()),
+        chunked(acctIds, (ids) => db.selectFrom('invoice_header as h')
+          .select((eb) => ['h.acct_id', bucket('h').as('bucket'), edgeId('h').as('edge'), eb.fn.countAll<number>().as('n'), eb.fn.sum(tenK('h.total_amt')).as('total'),
+            eb.fn.sum(tenK('h.tax_amt')).as('tax'), eb.fn.max('h.inv_dt').as('last')])
+          .where('h.acct_id', 'in', ids).groupBy(['h.acct_id', bucket('h'), edgeId('h')]).execute()),
+        chunked(acctIds, (ids) => {
+          const approved = (type: string) => sql<number>`case when t.txn_type = ${type} and t.resp_cd = '00' then 1 else 0 end`;
+          const approvedAmount = (type: string) => sql<number>`case when t.txn_type = ${type} and t.resp_cd = '00' then round(t.amount * 10000) else 0 end`;
+          return db.selectFrom('payment_txn as t').innerJoin('invoice_header as h', 'h.inv_id', 't.inv_id')
+            .select((eb) => ['h.acct_id', bucket('h').as('bucket'), edgeId('h').as('edge'),
+              eb.fn.sum(approved('CAP')).as('cap_n'), eb.fn.sum(approvedAmount('CAP')).as('cap'),
+              eb.fn.sum(sql<number>`case when t.txn_type = 'CAP' and t.resp_cd <> '00' then 1 else 0 end`).as('declined'),
+              eb.fn.sum(approved('REF')).as('ref_n'), eb.fn.sum(approvedAmount('REF')).as('ref'),
+              eb.fn.sum(approved('CHB')).as('chb_n'), eb.fn.sum(approvedAmount('CHB')).as('chb'), eb.fn.max('t.txn_dt').as('last')])
+            .where('h.acct_id', 'in', ids).groupBy(['h.acct_id', bucket('h'), edgeId('h')]).execute();
+        }),
+        // A card's transactions on an invoice that does not exist: the member's all the same.
+        chunked(acctIds, (ids) => db.selectFrom('payment_txn as t').innerJoin('payment_method as pm', 'pm.pm_id', 't.pm_id').leftJoin('invoice_header as h', 'h.inv_id', 't.inv_id')
+          .select((eb) => ['pm.acct_id', eb.fn.max('t.txn_dt').as('last')]).where('pm.acct_id', 'in', ids).where('h.inv_id', 'is', null).groupBy('pm.acct_id').execute()),
+        // The last invoice billed for each plan (its lines name the plan), and the last without lines.
+        chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').innerJoin('invoice_detail as d', 'd.inv_id', 'h.inv_id')
+          .select((eb) => ['h.acct_id', 'd.plan_cd', eb.fn.max('h.inv_id').as('inv_id')])
+          .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V').where(readable('h')).groupBy(['h.acct_id', 'd.plan_cd']).execute()),
+        chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').select((eb) => ['h.acct_id', eb.fn.max('h.inv_id').as('inv_id')])
+          .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V').where(readable('h'))
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('invoice_detail as d').select('d.inv_id').whereRef('d.inv_id', '=', 'h.inv_id')))).groupBy('h.acct_id').execute()),
+        chunked(acctIds, (ids) => db.selectFrom('gift_card_txn')
+          .select((eb) => ['acct_id', eb.fn.sum(sql<number>`case when txn_type = 'RDM' then round(amount * 10000) else -round(amount * 10000) end`).as('balance'), eb.fn.max('txn_dt').as('last')])
+          .where('acct_id', 'in', ids).groupBy('acct_id').execute()),
+        chunked(acctIds, (ids) => db.selectFrom('credit_memo')
+          .select((eb) => ['acct_id', eb.fn.sum(sql<number>`round(amount * 10000) - round(applied_amt * 10000)`).as('balance'), eb.fn.max('issued_dt').as('last')])
+          .where('acct_id', 'in', ids).groupBy('acct_id').execute()),
+      ]);
+      const billedIds = [...new Set([...lastOfPlan, ...lastWithoutLines].map((r) => Number(r.inv_id)))];
+      const periodTo = new Map((await chunked(billedIds, (ids) => db.selectFrom('invoice_header').select(['inv_id', 'period_to_dt']).where('inv_id', 'in', ids).execute()))
+        .map((r) => [Number(r.inv_id), day(r.period_to_dt)]));
+
+      const emailsOf = byKey(emails, (e) => e.cust_id);
+      const accountsOf = byKey(accounts, (a) => a.cust_id);
+      const per = <R extends { acct_id: unknown }>(rows: R[]) => byKey(rows, (r) => r.acct_id);
+      const g = { methods: per(methods), subs: per(subs), history: per(history), invoices: per(invoices), payments: per(payments), orphans: per(orphans),
+        lastOfPlan: per(lastOfPlan), lastWithoutLines: per(lastWithoutLines), gifts: per(gifts), memos: per(memos) };
+      return customers.map((c): SourceMember => {
+        const accts = accountsOf.get(Number(c.cust_id)) ?? [];
+        const all = <R>(m: Map<number, R[]>) => accts.flatMap((a) => m.get(Number(a.acct_id)) ?? []);
+        const account = accts[0];
+        const zone = account?.tz_nm ?? countryZone.get(countryCode) ?? '';
+        const emailRows = emailsOf.get(Number(c.cust_id)) ?? [];
+        const email = emailRows.find((e) => e.primary_flg === 'Y' && e.deleted_flg !== 'Y') ?? emailRows[0];
+        const cards = all(g.methods);
+        const card = cards.filter((p) => p.deleted_flg !== 'Y' && p.status_cd === 'A').at(-1) ?? cards.at(-1);
+        let mark = String(c.updated_dt);
+        for (const a of accts) mark = later(mark, a.updated_dt);
+        for (const e of emailRows) mark = later(mark, e.created_dt);
+        for (const p of cards) mark = later(mark, p.created_dt);
+        for (const r of [...all(g.subs).map((s) => s.updated_dt), ...all(g.history).map((h) => h.last), ...all(g.orphans).map((o) => o.last), ...all(g.gifts).map((x) => x.last), ...all(g.memos).map((x) => x.last)]) mark = later(mark, r);
+
+        // Invoices in the window: the 'in' bucket whole, an 'edge' invoice when its date in the member's zone is on or after the horizon.
+        const counted = (bucketOf: { bucket: string; edge: unknown; last: unknown }) => bucketOf.bucket === 'in'
+          || (bucketOf.bucket === 'edge' && zone !== '' && dateIn(String(bucketOf.last), zone) >= horizon.toString());
+        let invoicesAll = 0, n = 0, total = 0, tax = 0;
+        for (const b of all(g.invoices)) {
+          invoicesAll += num(b.n);
+          if (b.bucket !== 'out') mark = later(mark, b.last);
+          if (!counted(b)) continue;
+          n += num(b.n);
+          total += num(b.total);
+          tax += num(b.tax);
+        }
+        const paid = { cap_n: 0, cap: 0, declined: 0, ref_n: 0, ref: 0, chb_n: 0, chb: 0 };
+        for (const b of all(g.payments)) {
+          if (b.bucket !== 'out') mark = later(mark, b.last);
+          const edgeDate = b.bucket === 'edge' ? all(g.invoices).find((i) => Number(i.edge) === Number(b.edge))?.last : undefined;
+          if (!(b.bucket === 'in' || (b.bucket === 'edge' && edgeDate !== undefined && counted({ bucket: 'edge', edge: b.edge, last: edgeDate })))) continue;
+          for (const k of Object.keys(paid) as (keyof typeof paid)[]) paid[k] += num(b[k]);
+        }
+        const single = all(g.subs).length === 1;
+        const subscriptions = all(g.subs).map((s): SubscriptionFacts => {
+          const status = subscriptionStatus[Number(s.status_cd)] ?? 'cancelled';
+          let through = day(s.paid_thru_dt) ?? day(s.start_dt);
+          if (status === 'active' || status === 'trial' || status === 'past_due') through = [through, day(s.next_bill_dt)].filter(Boolean).sort().at(-1) ?? null;
+          const lastInvoice = Math.max(0, ...all(g.lastOfPlan).filter((r) => r.plan_cd === s.plan_cd).map((r) => Number(r.inv_id)), ...(single ? all(g.lastWithoutLines).map((r) => Number(r.inv_id)) : []));
+          const billedTo = periodTo.get(lastInvoice) ?? null;
+          if (billedTo && through && billedTo > through) through = billedTo;
+          return { plan: window.plans.get(s.plan_cd) ?? `(unmapped ${s.plan_cd})`, status, paidThrough: status === 'cancelled' ? null : through, cancelAtPeriodEnd: s.cancel_eop_flg === 'Y' };
+        });
+        const facts: MemberFacts = {
+          member: c.acct_no,
+          email: (email?.email_addr ?? '').trim().toLowerCase() || null,
+          currency: account?.currency_cd ?? '',
+          timezone: zone,
+          paymentToken: card?.token ?? null,
+          giftCardBalance: minor(all(g.gifts).reduce((s, x) => s + num(x.balance), 0), digits),
+          creditBalance: minor(all(g.memos).reduce((s, x) => s + num(x.balance), 0), digits),
+          invoicesAll, invoices: n, invoicesTotal: minor(total, digits), invoicesTax: minor(tax, digits),
+          payments: paid.cap_n, paymentsAmount: minor(paid.cap, digits), declines: paid.declined,
+          refunds: paid.ref_n, refundsAmount: minor(paid.ref, digits), chargebacks: paid.chb_n, chargebacksAmount: minor(paid.chb, digits),
+          subscriptions,
+        };
+        return { facts, sourceKey: String(c.cust_id), mark };
+      });
+    });
+  }
+
+  return {
+    async page(countryCode, cursor, limit) {
+      const after = cursor === null ? -1 : Number(cursor);
+      const found = await members((db, spellings) => db.selectFrom('customer').selectAll().where(country, 'in', spellings).where('cust_id', '>', after).orderBy('cust_id').limit(limit).execute(), countryCode);
+      return { members: found, cursor: found.length < limit ? null : found.at(-1)!.sourceKey };
+    },
+    byMembers(countryCode, keys) {
+      return members((db, spellings) => chunked(keys, (some) => db.selectFrom('customer').selectAll().where(country, 'in', spellings).where('acct_no', 'in', some).orderBy('cust_id').execute()), countryCode);
+    },
+    async countries() {
+      const ref = await reference();
+      const three = new Map([...ref].map(([cd, r]) => [r.cd3, cd]));
+      const rows = await db.selectFrom('customer').select(country.as('cd')).distinct().execute();
+      return [...new Set(rows.map((r) => three.get(r.cd) ?? r.cd))].sort();
+    },
+  };
+}
