@@ -33,7 +33,7 @@ export function legacyEngineOf(db: { getExecutor(): { adapter: object } }): Lega
 }
 
 /** Open a legacy database by URL: `sqlite:PATH`, `mysql://…` (its natural home) or `postgres://…`. */
-export async function openLegacy(url: string, setting = '--url'): Promise<LegacyDb> {
+export async function openLegacy(url: string, setting = '--url', opts: { onSqliteOpen?: (sqlite: Database.Database) => void } = {}): Promise<LegacyDb> {
   let db: Kysely<LegacySchema>;
   let engine: LegacyEngine;
   if (url.startsWith('sqlite:')) {
@@ -48,6 +48,8 @@ export async function openLegacy(url: string, setting = '--url'): Promise<Legacy
     }
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
+    // SQL functions a caller needs inside its queries live on the connection, so it is handed over once here.
+    opts.onSqliteOpen?.(sqlite);
     db = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
   } else if (/^(mysql|mariadb):\/\//.test(url)) {
     engine = 'mysql';
