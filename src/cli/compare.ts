@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Temporal } from 'temporal-polyfill';
 import { businessDate, parseIsoDate } from '../domain/calendar.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import { closeServices, type Services } from '../jobs/services.ts';
@@ -26,14 +27,31 @@ function readText(file: string, option: string): string {
   }
 }
 
-/** What the country's migration ran with: the compare looks at the same window and plan mapping unless told otherwise. */
-async function migrationOf(svc: Services, source: string, country: string): Promise<{ asOf?: string; horizonMonths?: number; plans?: string }> {
-  const run = await svc.store.db.selectFrom('migration_runs').select(['options']).where('source', '=', source).where('country', '=', country)
-    .where('mode', '!=', 'clear').orderBy('id', 'desc').limit(1).executeTakeFirst();
+interface MigrationWindow {
+  /** The latest run's options: its plan mapping is the one compared with. */
+  plans?: string;
+  /** Each run's first day of hot history (its as-of day less its horizon), by run id. */
+  horizons: Map<number, string>;
+  latest: string;
+}
+
+const horizonFrom = (asOf: string, months: number) => Temporal.PlainDate.from(asOf).subtract({ months }).toString();
+
+/** What the country's migration runs ran with: the compare looks at each member's window and the plan mapping unless told otherwise. */
+async function migrationOf(svc: Services, source: string, country: string): Promise<MigrationWindow> {
+  const runs = await svc.store.db.selectFrom('migration_runs').select(['id', 'options']).where('source', '=', source).where('country', '=', country)
+    .where('mode', '!=', 'clear').orderBy('id').execute();
   const migrated = await svc.memberStore.db.selectFrom('migrated_members').select('member_id').where('country', '=', country).where('source', '=', source).limit(1).executeTakeFirst();
   const held = await svc.memberStore.db.selectFrom('migration_quarantine').select('member_id').where('country', '=', country).where('source', '=', source).limit(1).executeTakeFirst();
-  if (!run || (!migrated && !held)) throw new InvalidInput('--country', `${country} has not been migrated from ${source} yet (run tally migrate --source ${source} --country ${country} first)`, country);
-  return JSON.parse(run.options) as { asOf?: string; horizonMonths?: number; plans?: string };
+  if (!runs.length || (!migrated && !held)) throw new InvalidInput('--country', `${country} has not been migrated from ${source} yet (run tally migrate --source ${source} --country ${country} first)`, country);
+  const horizons = new Map<number, string>();
+  let plans: string | undefined;
+  for (const run of runs) {
+    const o = JSON.parse(run.options) as { asOf?: string; horizonMonths?: number; plans?: string };
+    if (o.asOf) horizons.set(Number(run.id), horizonFrom(o.asOf, o.horizonMonths ?? 24));
+    plans = o.plans;
+  }
+  return { plans, horizons, latest: horizons.get(Number(runs.at(-1)!.id)) ?? [...horizons.values()].at(-1) ?? horizonFrom(businessDate(Date.now(), configFromEnv().reportingTimeZone), 24) };
 }
 
 function printSummary(summary: Record<string, unknown>, outcome: CompareOutcome): void {
@@ -82,8 +100,13 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
   const svc = await openServices(configFromEnv());
   try {
     const migrated = await migrationOf(svc, source, country);
-    const asOf = text(values, 'as-of') ? parseIsoDate(text(values, 'as-of'), '--as-of') : migrated.asOf ?? businessDate(Date.now(), configFromEnv().reportingTimeZone);
-    const horizonMonths = horizonText !== undefined ? Number(horizonText) : migrated.horizonMonths ?? 24;
+    // Each member is compared over the window it was migrated with, unless --as-of / --horizon-months say one for all.
+    const given = text(values, 'as-of') || horizonText !== undefined
+      ? horizonFrom(text(values, 'as-of') ? parseIsoDate(text(values, 'as-of'), '--as-of') : businessDate(Date.now(), configFromEnv().reportingTimeZone), horizonText !== undefined ? Number(horizonText) : 24)
+      : undefined;
+    const horizonOf = (runId: number | null) => given ?? (runId !== null ? migrated.horizons.get(runId) : undefined) ?? migrated.latest;
+    const all = given ? [given] : [...migrated.horizons.values(), migrated.latest];
+    const horizons = { earliest: all.reduce((a, b) => (a < b ? a : b)), latest: all.reduce((a, b) => (a > b ? a : b)) };
     const plansFile = text(values, 'plans') ?? (migrated.plans && migrated.plans !== '(reference mapping)' ? migrated.plans : undefined);
     const plans: PlanMapping = plansFile ? parsePlanMapping(readText(plansFile, '--plans'), plansFile.endsWith('.json') ? 'json' : 'yaml') : referenceLegacyPlans;
     const legacy = await openLegacy(from, '--from');
@@ -91,13 +114,13 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
       const started = new Date();
       const reportDir = text(values, 'out') ?? defaultReportDir(country, started);
       const report = new ReportWriter(reportDir);
-      const facts = legacyFacts(legacy, { asOf, horizonMonths, plans });
-      const options = { from: from.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), asOf, horizonMonths, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
+      const facts = legacyFacts(legacy, { horizons, plans });
+      const options = { from: from.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), horizons, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
       const log = logger(process.env.TALLY_LOG_LEVEL || 'info');
       const progress = jobProgress(log, 'compare', country, earlier?.members.length);
       const outcome = await recordCompareRun(svc.store.db, { mode: 'members', source, country, reportDir: report.dir, options }, async () => {
         const result = await compareMembers(svc, {
-          source, country, facts, rules, report, pageSize: Number(pageText), onProgress: progress.tick, ...(earlier ? { members: earlier.members } : {}),
+          source, country, facts, rules, report, horizonOf, pageSize: Number(pageText), onProgress: progress.tick, ...(earlier ? { members: earlier.members } : {}),
         }).finally(progress.stop);
         const seconds = (Date.now() - started.getTime()) / 1000;
         const summary = {

@@ -325,10 +325,14 @@ export async function main(argv: string[]): Promise<number> {
       return 'failed' in out && out.failed > 0 ? 1 : 0;
     }
     case 'migrate': {
-      const usageLine = 'usage: tally migrate --source legacy --from URL --country XX[,YY] [--plans FILE] [--resume | --since-last | --clear | --dry-run]'
+      const usageLine = 'usage: tally migrate --source legacy --from URL --country XX[,YY] [--plans FILE] [--resume | --since-last | --clear | --dry-run | --members-from REPORT]'
         + ' [--as-of D] [--horizon-months N] | tally migrate report --country XX';
-      const countries = (option(values, 'country') ?? '').split(',').map((c) => c.trim().toUpperCase()).filter(Boolean);
+      const membersFrom = option(values, 'members-from');
+      const earlier = membersFrom && rest[0] !== 'report' ? await (await import('../compare/report-files.ts')).readEarlierReport(membersFrom) : undefined;
+      const countries = (option(values, 'country') ?? earlier?.country ?? '').split(',').map((c) => c.trim().toUpperCase()).filter(Boolean);
       if (!countries.length) throw new UsageError(`--country is required; ${usageLine}`);
+      if (earlier && (countries.length !== 1 || countries[0] !== earlier.country)) throw new UsageError(`--members-from: ${membersFrom} is a report of country ${earlier.country}, not ${countries.join(',')}`);
+      if (earlier && earlier.source !== (option(values, 'source') ?? earlier.source)) throw new UsageError(`--members-from: ${membersFrom} is a report of source ${earlier.source}, not ${option(values, 'source')}`);
       const bad = countries.find((c) => !/^[A-Z]{2}$/.test(c));
       if (bad) throw new UsageError(`--country takes ISO 3166 alpha-2 codes, got "${bad}"`);
       if (rest[0] === 'report' && rest.length === 1) {
@@ -339,7 +343,7 @@ export async function main(argv: string[]): Promise<number> {
         });
       }
       if (rest.length) throw new UsageError(usageLine);
-      const modes = (['resume', 'since-last', 'clear', 'dry-run'] as const).filter((m) => values[m]);
+      const modes = (['resume', 'since-last', 'clear', 'dry-run', 'members-from'] as const).filter((m) => values[m]);
       if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be used together; ${usageLine}`);
       const asOf = option(values, 'as-of') ? parseIsoDate(option(values, 'as-of'), '--as-of') : businessDate(Date.now(), configFromEnv().reportingTimeZone);
       const { clear, dryRun, migrate } = await import('./migrate.ts');
@@ -359,7 +363,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!/^\d+$/.test(horizonText) || horizonMonths > 1200) throw new UsageError(`--horizon-months must be a whole number of months (0 to 1200), got "${horizonText}"`);
       const pageText = option(values, 'page-size') ?? '1000';
       if (!/^\d+$/.test(pageText) || Number(pageText) < 1 || Number(pageText) > 10_000) throw new UsageError(`--page-size must be a whole number of members from 1 to 10000, got "${pageText}"`);
-      const request = { from, countries, plansFile: option(values, 'plans'), mode: values.resume ? 'resume' as const : values['since-last'] ? 'since-last' as const : 'load' as const, asOf, horizonMonths, pageSize: Number(pageText) };
+      const request = { from, countries, plansFile: option(values, 'plans'), mode: values.resume ? 'resume' as const : values['since-last'] ? 'since-last' as const : earlier ? 'members' as const : 'load' as const, asOf, horizonMonths, pageSize: Number(pageText), ...(earlier ? { members: earlier.members } : {}) };
       if (values['dry-run']) {
         return withServices(async (svc) => {
           for (const r of await dryRun(svc, request)) console.log(JSON.stringify(r));

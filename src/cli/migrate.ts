@@ -58,6 +58,8 @@ export interface MigrateRequest {
   asOf: IsoDate;
   horizonMonths: number;
   pageSize?: number;
+  /** Mode `members`: only these members (a compare report's). */
+  members?: string[];
 }
 
 /**
@@ -78,10 +80,10 @@ export async function migrate(svc: Services, req: MigrateRequest, emit: (line: C
     }
     const adapter = legacyAdapter(source, { catalog, plans, ...(await source.reference()), asOf: req.asOf, horizonMonths: req.horizonMonths });
     for (const country of req.countries) {
-      const total = known.find((c) => c.country === country)!.members;
+      const total = req.members?.length ?? known.find((c) => c.country === country)!.members;
       const progress = jobProgress(log(), 'migrate', country, total);
       const result = await leased(svc, country, country, () => migrateCountry(svc, adapter, {
-        country, asOf: req.asOf, mode: req.mode, pageSize: req.pageSize, onProgress: progress.tick,
+        country, asOf: req.asOf, mode: req.mode, pageSize: req.pageSize, onProgress: progress.tick, ...(req.members ? { members: req.members } : {}),
         options: { from: redacted(req.from), plans: req.plansFile ?? '(reference mapping)', asOf: req.asOf, horizonMonths: req.horizonMonths },
       })).finally(progress.stop);
       svc.log.info({ job: 'migrate', ...result }, 'country migrated');

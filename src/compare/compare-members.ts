@@ -12,6 +12,8 @@ export interface CompareMembersOptions {
   facts: LegacyFacts;
   rules: readonly DeclaredRule[];
   report: ReportWriter;
+  /** The first day of the hot history each migration run kept (by run id), and the one for a member of no run. */
+  horizonOf: (runId: number | null) => string;
   /** Only these members (an earlier report's): the rest of the country is not looked at. */
   members?: string[];
   pageSize?: number;
@@ -90,7 +92,7 @@ export async function compareMembers(svc: Pick<Services, 'store' | 'memberStore'
         rows.push(row(id, 'stale', { source_value: JSON.stringify(s.mark), tally_value: JSON.stringify(t.migratedMark), detail: 'changed in the source after it was migrated: tally migrate --since-last brings it up' }));
         continue;
       }
-      const diffs = diffMember(s.facts, t.facts);
+      const diffs = diffMember(s.since(opts.horizonOf(t.runId)), t.facts);
       let failing = false;
       for (const d of diffs) {
         const rule = opts.rules.length ? declaredBy(opts.rules, d, s.facts.invoices) : undefined;

@@ -29,6 +29,12 @@ export interface MemberFacts {
   invoices: number;
   invoicesTotal: number | string;
   invoicesTax: number | string;
+  /**
+   * Invoices in the window whose detail lines are missing or do not add up to the header (a
+   * legacy wart): the migration carries the header's amounts on one line that says so. A detail
+   * changed behind the migration's back shows here.
+   */
+  invoicesRepaired: number;
   payments: number;
   paymentsAmount: number | string;
   declines: number;
@@ -53,6 +59,7 @@ export const memberFields: Record<string, (f: MemberFacts) => Scalar> = {
   'invoices.count': (f) => f.invoices,
   'invoices.total': (f) => f.invoicesTotal,
   'invoices.tax': (f) => f.invoicesTax,
+  'invoices.repaired': (f) => f.invoicesRepaired,
   'payments.count': (f) => f.payments,
   'payments.amount': (f) => f.paymentsAmount,
   'payments.declined': (f) => f.declines,

@@ -12,6 +12,8 @@ export interface TallyMember {
   migratedVersion: number | null;
   /** The source's change mark when the member was migrated. */
   migratedMark: string | null;
+  /** The migration run that last wrote it. */
+  runId: number | null;
 }
 
 export interface MigratedEntry {
@@ -47,12 +49,16 @@ async function sums(db: Kysely<Schema>, table: 'payments' | 'refunds' | 'chargeb
  */
 export async function tallyFacts(svc: Pick<Services, 'store' | 'memberStore'>, ids: string[]): Promise<Map<string, TallyMember>> {
   const ledger = svc.store.db;
-  const [members, migrated, invoices, payments, declined, refunds, chargebacks] = await Promise.all([
+  const [members, migrated, invoices, repaired, payments, declined, refunds, chargebacks] = await Promise.all([
     loadMembers(svc.memberStore.db, ids),
-    inParts(ids, (some) => svc.memberStore.db.selectFrom('migrated_members').select(['member_id', 'source_mark', 'member_version']).where('member_id', 'in', some).execute()),
+    inParts(ids, (some) => svc.memberStore.db.selectFrom('migrated_members').select(['member_id', 'source_mark', 'member_version', 'run_id']).where('member_id', 'in', some).execute()),
     inParts(ids, (some) => ledger.selectFrom('invoices')
       .select((eb) => ['member_id', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('total').as('total'), eb.fn.sum<number>('tax').as('tax')])
       .where('member_id', 'in', some).groupBy('member_id').execute()),
+    // The migration's repaired invoices: one line that says it carries the legacy header's amounts.
+    inParts(ids, (some) => ledger.selectFrom('invoice_lines as l').innerJoin('invoices as i', 'i.id', 'l.invoice_id')
+      .select((eb) => ['i.member_id', eb.fn.count<number>('l.invoice_id').distinct().as('n')])
+      .where('i.member_id', 'in', some).where('l.description', 'like', 'as billed by the legacy (%').groupBy('i.member_id').execute()),
     sums(ledger, 'payments', ids),
     inParts(ids, (some) => ledger.selectFrom('payment_attempts').select((eb) => ['member_id', eb.fn.countAll<number>().as('n')])
       .where('member_id', 'in', some).where('status', '=', 'declined').groupBy('member_id').execute()),
@@ -62,6 +68,7 @@ export async function tallyFacts(svc: Pick<Services, 'store' | 'memberStore'>, i
   const migratedOf = new Map(migrated.map((r) => [r.member_id, r]));
   const invoicesOf = new Map(invoices.map((r) => [r.member_id, r]));
   const declinedOf = new Map(declined.map((r) => [r.member_id, Number(r.n)]));
+  const repairedOf = new Map(repaired.map((r) => [r.member_id, Number(r.n)]));
   const out = new Map<string, TallyMember>();
   for (const [id, m] of members) {
     const inv = invoicesOf.get(id);
@@ -78,6 +85,7 @@ export async function tallyFacts(svc: Pick<Services, 'store' | 'memberStore'>, i
       invoices: Number(inv?.n ?? 0),
       invoicesTotal: Number(inv?.total ?? 0),
       invoicesTax: Number(inv?.tax ?? 0),
+      invoicesRepaired: repairedOf.get(id) ?? 0,
       payments: payments.get(id)?.n ?? 0,
       paymentsAmount: payments.get(id)?.amount ?? 0,
       declines: declinedOf.get(id) ?? 0,
@@ -89,7 +97,7 @@ export async function tallyFacts(svc: Pick<Services, 'store' | 'memberStore'>, i
         plan: s.planId, status: s.status, paidThrough: s.status === 'cancelled' ? null : s.periodEnd, cancelAtPeriodEnd: s.cancelAtPeriodEnd,
       })),
     };
-    out.set(id, { facts, version: m.version, migratedVersion: record ? Number(record.member_version) : null, migratedMark: record?.source_mark ?? null });
+    out.set(id, { facts, version: m.version, migratedVersion: record ? Number(record.member_version) : null, migratedMark: record?.source_mark ?? null, runId: record ? Number(record.run_id) : null });
   }
   return out;
 }

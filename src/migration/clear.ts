@@ -43,12 +43,27 @@ export async function clearCountry(svc: Services, country: string, asOf: IsoDate
     source: migrated[0]?.source ?? '-', country, mode: 'clear', status: 'running', started_at: new Date().toISOString(), finished_at: null, cursor: null,
     options: JSON.stringify({ clear: true }), counts: '{}', errors: '[]',
   });
+  const reversedMembers = await clearMembers(svc, migrated.map((m) => m.member_id), runId, asOf, opts.onProgress);
+  const { numDeletedRows } = await mdb.deleteFrom('migration_quarantine').where('country', '=', country).executeTakeFirst();
+  const result = { country, runId, members: migrated.length, quarantined: Number(numDeletedRows), reversedMembers };
+  await svc.store.db.updateTable('migration_runs').set({ status: 'finished', finished_at: new Date().toISOString(), counts: JSON.stringify(result) }).where('id', '=', runId).execute();
+  return result;
+}
+
+/**
+ * Remove these migrated members and everything the migration wrote for them (see
+ * clearCountry), 500 at a time, each batch in one transaction per store. The caller has
+ * checked that Tally has not changed them. Returns how many had opening balances on closed
+ * days, reversed instead of deleted.
+ */
+export async function clearMembers(svc: Services, memberIds: string[], runId: number, asOf: IsoDate, onProgress?: (done: number) => void): Promise<number> {
+  const mdb = svc.memberStore.db;
   const closed = await lastClosedDay(svc.store.db);
   const bookOn = await openBookingDay(svc.store.db, asOf);
   let reversedMembers = 0;
   let done = 0;
-  for (let i = 0; i < migrated.length; i += 500) {
-    const ids = migrated.slice(i, i + 500).map((m) => m.member_id);
+  for (let i = 0; i < memberIds.length; i += 500) {
+    const ids = memberIds.slice(i, i + 500);
     const members = await loadMembers(mdb, ids);
     await inStores(
       svc,
@@ -71,10 +86,7 @@ export async function clearCountry(svc: Services, country: string, asOf: IsoDate
       },
     );
     done += ids.length;
-    opts.onProgress?.(done);
+    onProgress?.(done);
   }
-  const { numDeletedRows } = await mdb.deleteFrom('migration_quarantine').where('country', '=', country).executeTakeFirst();
-  const result = { country, runId, members: migrated.length, quarantined: Number(numDeletedRows), reversedMembers };
-  await svc.store.db.updateTable('migration_runs').set({ status: 'finished', finished_at: new Date().toISOString(), counts: JSON.stringify(result) }).where('id', '=', runId).execute();
-  return result;
+  return reversedMembers;
 }

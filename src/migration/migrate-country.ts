@@ -3,7 +3,8 @@ import type { IsoDate } from '../domain/calendar.ts';
 import type { Services } from '../jobs/services.ts';
 import { insertReturningId } from '../store/bulk.ts';
 import type { Schema } from '../store/schema.ts';
-import { loadPage, noCounts, type LoadCounts, type TransformOutcome } from './load.ts';
+import { clearMembers } from './clear.ts';
+import { changedByTally, loadPage, noCounts, type LoadContext, type LoadCounts, type TransformOutcome } from './load.ts';
 import type { MigrationSource } from './source.ts';
 
 /** A source with what the shared extract-transform-load needs to know of its members. */
@@ -17,7 +18,7 @@ export interface SourceAdapter<M> {
   historySince?: string;
 }
 
-export type MigrateMode = 'load' | 'since-last' | 'resume';
+export type MigrateMode = 'load' | 'since-last' | 'resume' | 'members';
 
 export interface MigrateOptions {
   country: string;
@@ -27,10 +28,14 @@ export interface MigrateOptions {
   options: Record<string, unknown>;
   pageSize?: number;
   onProgress?: (done: number) => void;
+  /** Mode `members`: only these member ids (a compare report's). */
+  members?: string[];
 }
 
 export interface CountryMigration {
   country: string;
+  /** Mode `members`: members the source no longer has (in this country), removed from Tally with what the migration wrote for them. */
+  removed?: number;
   runId: number;
   mode: MigrateMode;
   status: string;
@@ -66,6 +71,11 @@ export async function migrateCountry<M>(svc: Services, adapter: SourceAdapter<M>
   const ctx = { source, country: opts.country, runId, asOf: opts.asOf };
   let cursor = resumedAfter;
   try {
+    if (opts.mode === 'members') {
+      const removed = await migrateMembers(svc, adapter, ctx, opts.members ?? [], opts.pageSize ?? 1000, counts, opts.onProgress);
+      await db.updateTable('migration_runs').set({ status: 'finished', finished_at: new Date().toISOString(), counts: JSON.stringify({ ...counts, removed }) }).where('id', '=', runId).execute();
+      return { country: opts.country, runId, mode: opts.mode, status: 'finished', resumedAfter: null, counts, removed, seconds: (Date.now() - started) / 1000 };
+    }
     do {
       const page = await adapter.source.page(opts.country, cursor, opts.pageSize ?? 1000, { historySince: adapter.historySince });
       let members = page.members;
@@ -95,6 +105,38 @@ export async function migrateCountry<M>(svc: Services, adapter: SourceAdapter<M>
     }).where('id', '=', runId).execute().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Re-migrate just these members (`--members-from REPORT`): each the source still has is read
+ * whole and loaded like any other (written only where it changed, never over a member Tally
+ * has changed since); one the source no longer has in the country is removed from Tally with
+ * what the migration wrote for it (unless Tally changed it: then it is counted, not touched);
+ * a quarantine entry of either is settled by the load or dropped.
+ */
+async function migrateMembers<M>(svc: Services, adapter: SourceAdapter<M>, ctx: LoadContext, ids: string[], pageSize: number, counts: LoadCounts, onProgress?: (done: number) => void): Promise<number> {
+  const mdb = svc.memberStore.db;
+  let removed = 0;
+  for (let i = 0; i < ids.length; i += pageSize) {
+    const wanted = ids.slice(i, i + pageSize);
+    const found = await adapter.source.members(ctx.country, wanted, { historySince: adapter.historySince });
+    await loadPage(svc, ctx, found.map((m) => adapter.transform(m)), counts, async () => {});
+    const present = new Set(found.map((m) => adapter.identify(m).memberId));
+    const gone = wanted.filter((id) => !present.has(id));
+    if (gone.length) {
+      const migrated = await mdb.selectFrom('migrated_members').select(['member_id', 'member_version']).where('member_id', 'in', gone)
+        .where('source', '=', ctx.source).where('country', '=', ctx.country).execute();
+      const versions = new Map((await mdb.selectFrom('members').select(['id', 'version']).where('id', 'in', gone).execute()).map((r) => [r.id, Number(r.version)]));
+      const touched = await changedByTally(svc.store.db, migrated.map((m) => ({ memberId: m.member_id, version: Number(m.member_version) })), versions);
+      const clear = migrated.map((m) => m.member_id).filter((id) => !touched.has(id));
+      counts.changedInTally += touched.size;
+      if (clear.length) removed += clear.length;
+      if (clear.length) await clearMembers(svc, clear, ctx.runId, ctx.asOf);
+      await mdb.deleteFrom('migration_quarantine').where('source', '=', ctx.source).where('country', '=', ctx.country).where('member_id', 'in', gone).execute();
+    }
+    onProgress?.(Math.min(ids.length, i + pageSize));
+  }
+  return removed;
 }
 
 async function recordProgress(trx: Kysely<Schema>, runId: number, cursor: string | null, counts: LoadCounts): Promise<void> {

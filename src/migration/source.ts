@@ -22,6 +22,12 @@ export interface MigrationSource<Member> {
    * Never more than one page is held: a country of any size streams through.
    */
   page(country: string, cursor: string | null, limit: number, opts?: PageOptions): Promise<{ members: Member[]; cursor: string | null }>;
+  /**
+   * The members of a country with these member ids, each whole, read in one snapshot; ids the
+   * source does not have (in that country) are left out. For re-migrating the members of a
+   * compare report (`tally migrate --members-from`).
+   */
+  members(country: string, memberIds: string[], opts?: PageOptions): Promise<Member[]>;
   /** The source's plan codes used by a country's members: each needs a mapping before anything of the country is written. */
   plansInUse(country: string): Promise<string[]>;
   close(): Promise<void>;

@@ -11,7 +11,10 @@ import type { MemberFacts, SubscriptionFacts } from '../member-facts.ts';
  * and the migration's disagree, one of them is wrong, and the report says where.
  */
 export interface SourceMember {
+  /** The member as of the latest horizon of the window. */
   facts: MemberFacts;
+  /** The member with the history window starting at `horizon` (an ISO date within the window's range): the one it was migrated with. */
+  since(horizon: string): MemberFacts;
   /** The source's key for the member (the customer id). */
   sourceKey: string;
   /** The latest change time among the rows a migration reads, in the legacy's own clock and format. */
@@ -19,10 +22,11 @@ export interface SourceMember {
 }
 
 export interface FactsWindow {
-  /** The migration day. */
-  asOf: string;
-  /** Months of history a migration keeps hot. */
-  horizonMonths: number;
+  /**
+   * The first day of the hot history a migration kept, earliest and latest over the members
+   * compared: a `--since-last` run on a later day moves it for the members it reloads only.
+   */
+  horizons: { earliest: string; latest: string };
   /** Legacy plan code → Tally plan id. */
   plans: ReadonlyMap<string, string>;
 }
@@ -84,13 +88,15 @@ export interface LegacyFacts {
 
 export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts {
   const { db } = legacy;
-  const horizon = Temporal.PlainDate.from(window.asOf).subtract({ months: window.horizonMonths });
-  // An invoice stamped (Los Angeles) two days or more after the horizon is inside it in every zone, one stamped
-  // before the day ahead of it outside; the two days between are decided invoice by invoice in the member's zone.
-  const inside = `${horizon.add({ days: 1 }).toString()} 00:00:00`;
-  const outside = `${horizon.subtract({ days: 1 }).toString()} 00:00:00`;
+  const earliest = Temporal.PlainDate.from(window.horizons.earliest);
+  const latest = Temporal.PlainDate.from(window.horizons.latest);
+  // An invoice stamped (Los Angeles) a day or more after the latest horizon is inside every member's window in
+  // every zone, one stamped before the day ahead of the earliest outside; those between are decided invoice by
+  // invoice, in the member's zone against the member's horizon.
+  const inside = `${latest.add({ days: 1 }).toString()} 00:00:00`;
+  const outside = `${earliest.subtract({ days: 1 }).toString()} 00:00:00`;
   // What a migration's extract reads of the history (two days' margin): the rows its change mark is taken over.
-  const read = `${horizon.subtract({ days: 2 }).toString()} 00:00:00`;
+  const read = `${earliest.subtract({ days: 2 }).toString()} 00:00:00`;
   const country = sql<string>`upper(trim(${sql.ref('customer.country_cd')}))`;
   let codes: Map<string, { cd3: string; digits: number }> | undefined;
   const reference = async () => {
@@ -98,11 +104,11 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
       .map((c) => [c.country_cd.trim().toUpperCase(), { cd3: c.country_cd3.trim().toUpperCase(), digits: Number(c.currency_digits) }]));
     return codes;
   };
-  const bucket = (h: string) => sql<string>`case when ${sql.ref(`${h}.status_cd`)} in ('O', 'F', 'U') or ${sql.ref(`${h}.inv_dt`)} >= ${inside} then 'in'
+  const bucket = (h: string) => sql<string>`case when ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes)}) or ${sql.ref(`${h}.inv_dt`)} >= ${inside} then 'in'
     when ${sql.ref(`${h}.inv_dt`)} < ${read} then 'out' when ${sql.ref(`${h}.inv_dt`)} < ${outside} then 'near' else 'edge' end`;
-  const edgeId = (h: string) => sql<number>`case when ${sql.ref(`${h}.status_cd`)} in ('O', 'F', 'U') or ${sql.ref(`${h}.inv_dt`)} >= ${inside} or ${sql.ref(`${h}.inv_dt`)} < ${outside} then 0 else ${sql.ref(`${h}.inv_id`)} end`;
+  const edgeId = (h: string) => sql<number>`case when ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes)}) or ${sql.ref(`${h}.inv_dt`)} >= ${inside} or ${sql.ref(`${h}.inv_dt`)} < ${outside} then 0 else ${sql.ref(`${h}.inv_id`)} end`;
   const tenK = (col: string) => sql<number>`round(${sql.ref(col)} * 10000)`;
-  const readable = (h: string): Expression<SqlBool> => sql<SqlBool>`(${sql.ref(`${h}.inv_dt`)} >= ${read} or ${sql.ref(`${h}.status_cd`)} in ('O', 'F', 'U'))`;
+  const readable = (h: string): Expression<SqlBool> => sql<SqlBool>`(${sql.ref(`${h}.inv_dt`)} >= ${read} or ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes)}))`;
 
   async function members(which: (db: Db, spellings: string[]) => Promise<LegacySchema['customer'][]>, countryCode: string): Promise<SourceMember[]> {
     const ref = await reference();
@@ -124,8 +130,12 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
         chunked(acctIds, (ids) => db.selectFrom('subscription_history as h').innerJoin('subscription as s', 's.sub_id', 'h.sub_id')
           .select((eb) => ['s.acct_id', eb.fn.max('h.event_dt').as('last')]).where('s.acct_id', 'in', ids).groupBy('s.acct_id').execute()),
         chunked(acctIds, (ids) => db.selectFrom('invoice_header as h')
+          // Each invoice's detail sums beside its header: lines missing or not adding up to it are counted as repaired.
+          .leftJoin((eb) => eb.selectFrom('invoice_detail as d').innerJoin('invoice_header as hh', 'hh.inv_id', 'd.inv_id').where('hh.acct_id', 'in', ids)
+            .select((x) => ['d.inv_id', x.fn.sum(tenK('d.amount')).as('amt'), x.fn.sum(tenK('d.discount_amt')).as('disc')]).groupBy('d.inv_id').as('x'), (join) => join.onRef('x.inv_id', '=', 'h.inv_id'))
           .select((eb) => ['h.acct_id', bucket('h').as('bucket'), edgeId('h').as('edge'), eb.fn.countAll<number>().as('n'), eb.fn.sum(tenK('h.total_amt')).as('total'),
-            eb.fn.sum(tenK('h.tax_amt')).as('tax'), eb.fn.max('h.inv_dt').as('last')])
+            eb.fn.sum(tenK('h.tax_amt')).as('tax'), eb.fn.max('h.inv_dt').as('last'),
+            eb.fn.sum(sql<number>`case when x.amt = round(h.subtotal_amt * 10000) and x.disc = round(h.discount_amt * 10000) then 0 else 1 end`).as('repaired')])
           .where('h.acct_id', 'in', ids).groupBy(['h.acct_id', bucket('h'), edgeId('h')]).execute()),
         chunked(acctIds, (ids) => {
           const approved = (type: string) => sql<number>`case when t.txn_type = ${type} and t.resp_cd = '00' then 1 else 0 end`;
@@ -180,23 +190,33 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
         for (const r of [...all(g.subs).map((s) => s.updated_dt), ...all(g.history).map((h) => h.last), ...all(g.orphans).map((o) => o.last), ...all(g.gifts).map((x) => x.last), ...all(g.memos).map((x) => x.last)]) mark = later(mark, r);
 
         // Invoices in the window: the 'in' bucket whole, an 'edge' invoice when its date in the member's zone is on or after the horizon.
-        const counted = (bucketOf: { bucket: string; edge: unknown; last: unknown }) => bucketOf.bucket === 'in'
-          || (bucketOf.bucket === 'edge' && zone !== '' && dateIn(String(bucketOf.last), zone) >= horizon.toString());
-        let invoicesAll = 0, n = 0, total = 0, tax = 0;
+        let invoicesAll = 0;
+        const base = { n: 0, total: 0, tax: 0, repaired: 0, cap_n: 0, cap: 0, declined: 0, ref_n: 0, ref: 0, chb_n: 0, chb: 0 };
+        const edges = new Map<number, typeof base & { on: string | null }>();
+        const edge = (id: unknown) => {
+          let e = edges.get(Number(id));
+          if (!e) edges.set(Number(id), (e = { ...base, on: null }));
+          return e;
+        };
+        const into = (target: typeof base, from: Record<string, unknown>, keys: (keyof typeof base)[]) => {
+          for (const k of keys) target[k] += num(from[k]);
+        };
+        const sums = { ...base };
         for (const b of all(g.invoices)) {
           invoicesAll += num(b.n);
           if (b.bucket !== 'out') mark = later(mark, b.last);
-          if (!counted(b)) continue;
-          n += num(b.n);
-          total += num(b.total);
-          tax += num(b.tax);
+          if (b.bucket === 'in') into(sums, b, ['n', 'total', 'tax', 'repaired']);
+          if (b.bucket === 'edge') {
+            const e = edge(b.edge);
+            into(e, b, ['n', 'total', 'tax', 'repaired']);
+            e.on = zone ? dateIn(String(b.last), zone) : null;
+          }
         }
-        const paid = { cap_n: 0, cap: 0, declined: 0, ref_n: 0, ref: 0, chb_n: 0, chb: 0 };
+        const paidKeys = ['cap_n', 'cap', 'declined', 'ref_n', 'ref', 'chb_n', 'chb'] as const;
         for (const b of all(g.payments)) {
           if (b.bucket !== 'out') mark = later(mark, b.last);
-          const edgeDate = b.bucket === 'edge' ? all(g.invoices).find((i) => Number(i.edge) === Number(b.edge))?.last : undefined;
-          if (!(b.bucket === 'in' || (b.bucket === 'edge' && edgeDate !== undefined && counted({ bucket: 'edge', edge: b.edge, last: edgeDate })))) continue;
-          for (const k of Object.keys(paid) as (keyof typeof paid)[]) paid[k] += num(b[k]);
+          if (b.bucket === 'in') into(sums, b, [...paidKeys]);
+          if (b.bucket === 'edge') into(edge(b.edge), b, [...paidKeys]);
         }
         const single = all(g.subs).length === 1;
         const subscriptions = all(g.subs).map((s): SubscriptionFacts => {
@@ -208,20 +228,25 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
           if (billedTo && through && billedTo > through) through = billedTo;
           return { plan: window.plans.get(s.plan_cd) ?? `(unmapped ${s.plan_cd})`, status, paidThrough: status === 'cancelled' ? null : through, cancelAtPeriodEnd: s.cancel_eop_flg === 'Y' };
         });
-        const facts: MemberFacts = {
-          member: c.acct_no,
-          email: (email?.email_addr ?? '').trim().toLowerCase() || null,
-          currency: account?.currency_cd ?? '',
-          timezone: zone,
-          paymentToken: card?.token ?? null,
-          giftCardBalance: minor(all(g.gifts).reduce((s, x) => s + num(x.balance), 0), digits),
-          creditBalance: minor(all(g.memos).reduce((s, x) => s + num(x.balance), 0), digits),
-          invoicesAll, invoices: n, invoicesTotal: minor(total, digits), invoicesTax: minor(tax, digits),
-          payments: paid.cap_n, paymentsAmount: minor(paid.cap, digits), declines: paid.declined,
-          refunds: paid.ref_n, refundsAmount: minor(paid.ref, digits), chargebacks: paid.chb_n, chargebacksAmount: minor(paid.chb, digits),
-          subscriptions,
+        const since = (horizon: string): MemberFacts => {
+          const t = { ...sums };
+          for (const e of edges.values()) if (e.on !== null && e.on >= horizon) into(t, e, Object.keys(base) as (keyof typeof base)[]);
+          return {
+            member: c.acct_no,
+            email: (email?.email_addr ?? '').trim().toLowerCase() || null,
+            currency: account?.currency_cd ?? '',
+            timezone: zone,
+            paymentToken: card?.token ?? null,
+            giftCardBalance: minor(all(g.gifts).reduce((s, x) => s + num(x.balance), 0), digits),
+            creditBalance: minor(all(g.memos).reduce((s, x) => s + num(x.balance), 0), digits),
+            invoicesAll, invoices: t.n, invoicesTotal: minor(t.total, digits), invoicesTax: minor(t.tax, digits), invoicesRepaired: t.repaired,
+            payments: t.cap_n, paymentsAmount: minor(t.cap, digits), declines: t.declined,
+            refunds: t.ref_n, refundsAmount: minor(t.ref, digits), chargebacks: t.chb_n, chargebacksAmount: minor(t.chb, digits),
+            subscriptions,
+          };
         };
-        return { facts, sourceKey: String(c.cust_id), mark };
+        const facts = since(window.horizons.latest);
+        return { facts, since, sourceKey: String(c.cust_id), mark };
       });
     });
   }

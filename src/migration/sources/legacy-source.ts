@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { LegacyError, legacyEngineOf, legacyTables, openLegacy, type LegacyDb, type LegacySchema } from '../../legacy/index.ts';
-import type { MigrationSource } from '../source.ts';
+import type { MigrationSource, PageOptions } from '../source.ts';
 
 type Row<T extends keyof LegacySchema> = LegacySchema[T];
 
@@ -92,6 +92,73 @@ export function legacySource(legacy: LegacyDb): LegacySource {
     return alpha3;
   };
 
+  const spellingsOf = async (country: string) => countrySpellings(await countryCodes(), country);
+
+  /** Every row of these customers, read with a dozen set-based queries (not a dozen per member), inside the caller's snapshot. */
+  async function membersOf(db: LegacyDb['db'], customers: Row<'customer'>[], opts: PageOptions): Promise<LegacyMember[]> {
+    const custIds = customers.map((c) => Number(c.cust_id));
+    const [emails, addresses, accounts] = await Promise.all([
+      inChunks(custIds, (ids) => db.selectFrom('customer_email').selectAll().where('cust_id', 'in', ids).orderBy('email_id').execute()),
+      inChunks(custIds, (ids) => db.selectFrom('customer_address').selectAll().where('cust_id', 'in', ids).orderBy('addr_id').execute()),
+      inChunks(custIds, (ids) => db.selectFrom('account').selectAll().where('cust_id', 'in', ids).orderBy('acct_id').execute()),
+    ]);
+    const acctIds = accounts.map((a) => Number(a.acct_id));
+    const since = opts.historySince ? `${opts.historySince} 00:00:00` : null;
+    const [methods, subs, invoices, giftCards, giftTxns, memos] = await Promise.all([
+      inChunks(acctIds, (ids) => db.selectFrom('payment_method').selectAll().where('acct_id', 'in', ids).orderBy('pm_id').execute()),
+      inChunks(acctIds, (ids) => db.selectFrom('subscription').selectAll().where('acct_id', 'in', ids).orderBy('sub_id').execute()),
+      inChunks(acctIds, (ids) => {
+        let q = db.selectFrom('invoice_header').selectAll().where('acct_id', 'in', ids);
+        if (since) q = q.where((eb) => eb.or([eb('inv_dt', '>=', since), eb('status_cd', 'in', stillOpenCodes)]));
+        return q.orderBy('inv_id').execute();
+      }),
+      inChunks(acctIds, (ids) => db.selectFrom('gift_card').selectAll().where('redeemed_acct_id', 'in', ids).orderBy('gc_id').execute()),
+      inChunks(acctIds, (ids) => db.selectFrom('gift_card_txn').selectAll().where('acct_id', 'in', ids).orderBy('gc_txn_id').execute()),
+      inChunks(acctIds, (ids) => db.selectFrom('credit_memo').selectAll().where('acct_id', 'in', ids).orderBy('memo_id').execute()),
+    ]);
+    const subIds = subs.map((s) => Number(s.sub_id));
+    const invIds = invoices.map((i) => Number(i.inv_id));
+    const pmIds = methods.map((p) => Number(p.pm_id));
+    const [history, redemptions, details, byInvoice, orphans, before] = await Promise.all([
+      inChunks(subIds, (ids) => db.selectFrom('subscription_history').selectAll().where('sub_id', 'in', ids).orderBy('sub_hist_id').execute()),
+      inChunks(subIds, (ids) => db.selectFrom('promotion_redemption').selectAll().where('sub_id', 'in', ids).orderBy('redemption_id').execute()),
+      inChunks(invIds, (ids) => db.selectFrom('invoice_detail').selectAll().where('inv_id', 'in', ids).orderBy('inv_det_id').execute()),
+      inChunks(invIds, (ids) => db.selectFrom('payment_txn').selectAll().where('inv_id', 'in', ids).orderBy('txn_id').execute()),
+      // A card's transactions on an invoice that does not exist are the member's orphans.
+      inChunks(pmIds, (ids) => db.selectFrom('payment_txn').leftJoin('invoice_header', 'invoice_header.inv_id', 'payment_txn.inv_id').selectAll('payment_txn')
+        .where('payment_txn.pm_id', 'in', ids).where('invoice_header.inv_id', 'is', null).orderBy('payment_txn.txn_id').execute()),
+      since
+        ? inChunks(acctIds, (ids) => db.selectFrom('invoice_header').select((eb) => ['acct_id', eb.fn.countAll<number>().as('n')])
+          .where('acct_id', 'in', ids).where('inv_dt', '<', since).where('status_cd', 'not in', stillOpenCodes).groupBy('acct_id').execute())
+        : Promise.resolve([]),
+    ]);
+    const payments = [...byInvoice, ...orphans];
+    const acctOf = new Map(accounts.map((a) => [Number(a.acct_id), Number(a.cust_id)]));
+    const subAcct = new Map(subs.map((s) => [Number(s.sub_id), Number(s.acct_id)]));
+    const invAcct = new Map(invoices.map((i) => [Number(i.inv_id), Number(i.acct_id)]));
+    const pmAcct = new Map(methods.map((p) => [Number(p.pm_id), Number(p.acct_id)]));
+    const byCust = <R>(rows: R[], acct: (r: R) => number | undefined) => groupBy(rows, (r) => acctOf.get(acct(r) ?? -1) ?? -1);
+    const g = {
+      emails: groupBy(emails, (e) => e.cust_id), addresses: groupBy(addresses, (a) => a.cust_id), accounts: groupBy(accounts, (a) => a.cust_id),
+      methods: byCust(methods, (p) => Number(p.acct_id)), subs: byCust(subs, (s) => Number(s.acct_id)), invoices: byCust(invoices, (i) => Number(i.acct_id)),
+      giftCards: byCust(giftCards, (c) => Number(c.redeemed_acct_id)), giftTxns: byCust(giftTxns, (t) => Number(t.acct_id)), memos: byCust(memos, (m) => Number(m.acct_id)),
+      history: byCust(history, (h) => subAcct.get(Number(h.sub_id))), redemptions: byCust(redemptions, (r) => subAcct.get(Number(r.sub_id))),
+      before: byCust(before, (r) => Number(r.acct_id)),
+      details: byCust(details, (d) => invAcct.get(Number(d.inv_id))), payments: byCust(payments, (t) => invAcct.get(Number(t.inv_id)) ?? pmAcct.get(Number(t.pm_id))),
+    };
+    const members = customers.map((customer): LegacyMember => {
+      const id = Number(customer.cust_id);
+      const of = <R>(m: Map<number, R[]>) => m.get(id) ?? [];
+      return {
+        key: customer.acct_no, custId: id, customer, emails: of(g.emails), addresses: of(g.addresses), accounts: of(g.accounts), paymentMethods: of(g.methods),
+        subscriptions: of(g.subs), history: of(g.history), redemptions: of(g.redemptions), invoices: of(g.invoices), details: of(g.details),
+        payments: of(g.payments), giftCards: of(g.giftCards), giftCardTxns: of(g.giftTxns), creditMemos: of(g.memos),
+        ...(since ? { invoicesBefore: of(g.before).reduce((n, r) => n + Number(r.n), 0) } : {}),
+      };
+    });
+    return members;
+  }
+
   return {
     name: 'legacy',
 
@@ -107,74 +174,21 @@ export function legacySource(legacy: LegacyDb): LegacySource {
     },
 
     async page(country, cursor, limit, opts = {}) {
-      const codes = await countryCodes();
+      const spellings = await spellingsOf(country);
+      const after = cursor === null ? -1 : Number(cursor);
       // One snapshot per page: a member the legacy changes while it is read is read wholly before or wholly after the change.
       return inSnapshot(legacy.db, async (db) => {
-        const spellings = countrySpellings(codes, country);
-        const after = cursor === null ? -1 : Number(cursor);
         const customers = await db.selectFrom('customer').selectAll().where(normalized, 'in', spellings).where('cust_id', '>', after).orderBy('cust_id').limit(limit).execute();
         if (!customers.length) return { members: [], cursor: null };
-        const custIds = customers.map((c) => Number(c.cust_id));
-        const [emails, addresses, accounts] = await Promise.all([
-          inChunks(custIds, (ids) => db.selectFrom('customer_email').selectAll().where('cust_id', 'in', ids).orderBy('email_id').execute()),
-          inChunks(custIds, (ids) => db.selectFrom('customer_address').selectAll().where('cust_id', 'in', ids).orderBy('addr_id').execute()),
-          inChunks(custIds, (ids) => db.selectFrom('account').selectAll().where('cust_id', 'in', ids).orderBy('acct_id').execute()),
-        ]);
-        const acctIds = accounts.map((a) => Number(a.acct_id));
-        const since = opts.historySince ? `${opts.historySince} 00:00:00` : null;
-        const [methods, subs, invoices, giftCards, giftTxns, memos] = await Promise.all([
-          inChunks(acctIds, (ids) => db.selectFrom('payment_method').selectAll().where('acct_id', 'in', ids).orderBy('pm_id').execute()),
-          inChunks(acctIds, (ids) => db.selectFrom('subscription').selectAll().where('acct_id', 'in', ids).orderBy('sub_id').execute()),
-          inChunks(acctIds, (ids) => {
-            let q = db.selectFrom('invoice_header').selectAll().where('acct_id', 'in', ids);
-            if (since) q = q.where((eb) => eb.or([eb('inv_dt', '>=', since), eb('status_cd', 'in', stillOpenCodes)]));
-            return q.orderBy('inv_id').execute();
-          }),
-          inChunks(acctIds, (ids) => db.selectFrom('gift_card').selectAll().where('redeemed_acct_id', 'in', ids).orderBy('gc_id').execute()),
-          inChunks(acctIds, (ids) => db.selectFrom('gift_card_txn').selectAll().where('acct_id', 'in', ids).orderBy('gc_txn_id').execute()),
-          inChunks(acctIds, (ids) => db.selectFrom('credit_memo').selectAll().where('acct_id', 'in', ids).orderBy('memo_id').execute()),
-        ]);
-        const subIds = subs.map((s) => Number(s.sub_id));
-        const invIds = invoices.map((i) => Number(i.inv_id));
-        const pmIds = methods.map((p) => Number(p.pm_id));
-        const [history, redemptions, details, byInvoice, orphans, before] = await Promise.all([
-          inChunks(subIds, (ids) => db.selectFrom('subscription_history').selectAll().where('sub_id', 'in', ids).orderBy('sub_hist_id').execute()),
-          inChunks(subIds, (ids) => db.selectFrom('promotion_redemption').selectAll().where('sub_id', 'in', ids).orderBy('redemption_id').execute()),
-          inChunks(invIds, (ids) => db.selectFrom('invoice_detail').selectAll().where('inv_id', 'in', ids).orderBy('inv_det_id').execute()),
-          inChunks(invIds, (ids) => db.selectFrom('payment_txn').selectAll().where('inv_id', 'in', ids).orderBy('txn_id').execute()),
-          // A card's transactions on an invoice that does not exist are the member's orphans.
-          inChunks(pmIds, (ids) => db.selectFrom('payment_txn').leftJoin('invoice_header', 'invoice_header.inv_id', 'payment_txn.inv_id').selectAll('payment_txn')
-            .where('payment_txn.pm_id', 'in', ids).where('invoice_header.inv_id', 'is', null).orderBy('payment_txn.txn_id').execute()),
-          since
-            ? inChunks(acctIds, (ids) => db.selectFrom('invoice_header').select((eb) => ['acct_id', eb.fn.countAll<number>().as('n')])
-              .where('acct_id', 'in', ids).where('inv_dt', '<', since).where('status_cd', 'not in', stillOpenCodes).groupBy('acct_id').execute())
-            : Promise.resolve([]),
-        ]);
-        const payments = [...byInvoice, ...orphans];
-        const acctOf = new Map(accounts.map((a) => [Number(a.acct_id), Number(a.cust_id)]));
-        const subAcct = new Map(subs.map((s) => [Number(s.sub_id), Number(s.acct_id)]));
-        const invAcct = new Map(invoices.map((i) => [Number(i.inv_id), Number(i.acct_id)]));
-        const pmAcct = new Map(methods.map((p) => [Number(p.pm_id), Number(p.acct_id)]));
-        const byCust = <R>(rows: R[], acct: (r: R) => number | undefined) => groupBy(rows, (r) => acctOf.get(acct(r) ?? -1) ?? -1);
-        const g = {
-          emails: groupBy(emails, (e) => e.cust_id), addresses: groupBy(addresses, (a) => a.cust_id), accounts: groupBy(accounts, (a) => a.cust_id),
-          methods: byCust(methods, (p) => Number(p.acct_id)), subs: byCust(subs, (s) => Number(s.acct_id)), invoices: byCust(invoices, (i) => Number(i.acct_id)),
-          giftCards: byCust(giftCards, (c) => Number(c.redeemed_acct_id)), giftTxns: byCust(giftTxns, (t) => Number(t.acct_id)), memos: byCust(memos, (m) => Number(m.acct_id)),
-          history: byCust(history, (h) => subAcct.get(Number(h.sub_id))), redemptions: byCust(redemptions, (r) => subAcct.get(Number(r.sub_id))),
-          before: byCust(before, (r) => Number(r.acct_id)),
-          details: byCust(details, (d) => invAcct.get(Number(d.inv_id))), payments: byCust(payments, (t) => invAcct.get(Number(t.inv_id)) ?? pmAcct.get(Number(t.pm_id))),
-        };
-        const members = customers.map((customer): LegacyMember => {
-          const id = Number(customer.cust_id);
-          const of = <R>(m: Map<number, R[]>) => m.get(id) ?? [];
-          return {
-            key: customer.acct_no, custId: id, customer, emails: of(g.emails), addresses: of(g.addresses), accounts: of(g.accounts), paymentMethods: of(g.methods),
-            subscriptions: of(g.subs), history: of(g.history), redemptions: of(g.redemptions), invoices: of(g.invoices), details: of(g.details),
-            payments: of(g.payments), giftCards: of(g.giftCards), giftCardTxns: of(g.giftTxns), creditMemos: of(g.memos),
-            ...(since ? { invoicesBefore: of(g.before).reduce((n, r) => n + Number(r.n), 0) } : {}),
-          };
-        });
-        return { members, cursor: customers.length < limit ? null : String(custIds.at(-1)) };
+        return { members: await membersOf(db, customers, opts), cursor: customers.length < limit ? null : String(customers.at(-1)!.cust_id) };
+      });
+    },
+
+    async members(country: string, ids: string[], opts: PageOptions = {}) {
+      const spellings = await spellingsOf(country);
+      return inSnapshot(legacy.db, async (db) => {
+        const customers = await inChunks(ids, (some) => db.selectFrom('customer').selectAll().where(normalized, 'in', spellings).where('acct_no', 'in', some).orderBy('cust_id').execute());
+        return customers.length ? membersOf(db, customers, opts) : [];
       });
     },
 
