@@ -6,21 +6,24 @@ import { jobProgress } from './progress.ts';
 
 const text = (values: Record<string, unknown>, name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
 
-/** `tally export --country XX --to DIR [--from URL]`: one JSON line with each file's rows; notes on stderr. */
+/** `tally export --country XX --to DIR [--from URL] [--page-size N]`: one JSON line with each file's rows; notes on stderr. */
 export async function exportCommand(rest: string[], values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
-  const usageLine = 'usage: tally export --country XX --to DIR [--from URL]';
+  const usageLine = 'usage: tally export --country XX --to DIR [--from URL] [--page-size N]';
   if (rest.length) throw usageError(`export takes no arguments, got "${rest[0]}"; ${usageLine}`);
   const given = text(values, 'country');
   const country = (given ?? '').trim().toUpperCase();
   if (!/^[A-Z]{2}$/.test(country)) throw usageError(given ? `--country takes one ISO 3166 alpha-2 code, got "${given}"` : `--country is required; ${usageLine}`);
   const to = text(values, 'to');
   if (!to) throw usageError(`--to is required; ${usageLine}`);
+  const pageText = text(values, 'page-size');
+  const pageSize = pageText === undefined ? undefined : Number(pageText);
+  if (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize > 0 && pageSize <= 10_000)) throw usageError(`--page-size must be a whole number from 1 to 10000, got "${pageText}"`);
   const config = configFromEnv();
   const log = logger(config.logLevel);
   const svc = await openServices(config, { log });
   try {
     let progress: ReturnType<typeof jobProgress> | undefined;
-    const result = await exportCountry(svc, { country, to, from: text(values, 'from') }, {
+    const result = await exportCountry(svc, { country, to, from: text(values, 'from'), pageSize }, {
       onProgress: (done, total) => {
         progress ??= jobProgress(log, 'export', country, total);
         progress.tick(done);

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { latestCompareRun, type CompareRunRecord } from '../compare/compare-runs.ts';
 import { reportFiles, type Difference } from '../compare/report-format.ts';
@@ -15,6 +15,8 @@ export interface CountryExportRequest {
   to: string;
   /** The legacy's URL; absent: the one recorded by the country's latest migration. */
   from?: string;
+  /** Customers (legacy) and members (Tally) read per page; what memory holds at once. */
+  pageSize?: number;
 }
 
 export interface CountryExport {
@@ -91,12 +93,14 @@ export async function exportCountry(
     } catch (err) {
       throw new InvalidInput('--to', `cannot make the folder ${req.to}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, req.to);
     }
+    // A manifest is the mark of a whole export: an export that fails part way must not leave the last one's.
+    rmSync(join(to, 'manifest.json'), { force: true });
     const total = customers + members;
     const writer = await openParquetWriter(to);
     try {
       const files = [
-        ...(await exportLegacyCountry(legacy, country, writer, { onCustomers: (n) => opts.onProgress?.(n, total) })),
-        ...(await exportTallyCountry(svc, country, writer, { onMembers: (n) => opts.onProgress?.(customers + n, total) })),
+        ...(await exportLegacyCountry(legacy, country, writer, { pageSize: req.pageSize, onCustomers: (n) => opts.onProgress?.(n, total) })),
+        ...(await exportTallyCountry(svc, country, writer, { pageSize: req.pageSize, onMembers: (n) => opts.onProgress?.(customers + n, total) })),
       ];
       const run = await latestCompareRun(svc.store.db, country);
       const report = join(run?.reportDir ?? '', reportFiles.parquet);
