@@ -13,6 +13,11 @@ export interface SqlDialectOfCompare {
   engine: TableEngine;
   /** Compare text keys byte for byte rather than by the column's collation (the two engines' orders differ). */
   binaryKeyOrder: boolean;
+  /**
+   * Both sides PostgreSQL: hash rows with its built-in 64-bit hashtextextended, several times
+   * cheaper than md5, which only matters for agreeing with another engine.
+   */
+  nativeHash?: boolean;
 }
 
 type Sql = RawBuilder<unknown>;
@@ -50,6 +55,7 @@ export function rowXorSql(d: SqlDialectOfCompare, columns: ColumnShape[]): Sql {
   if (d.engine === 'sqlite') return sql`${sql.raw(SQLITE_ROW_XOR)}(${sql.join(columns.map(col))})`;
   if (d.engine === 'postgres') {
     const text = sql.join(columns.map((c, i) => sql`coalesce(${canonicalSql(d, c, i)}, chr(30))`), sql` || chr(31) || `);
+    if (d.nativeHash) return sql`bit_xor(hashtextextended(${text}, 0))::text`;
     return sql`bit_xor(('x' || substr(md5(${text}), 1, 16))::bit(64)::bigint)::text`;
   }
   const text = sql`concat_ws(char(31 using utf8mb4), ${sql.join(columns.map((c, i) => sql`coalesce(${canonicalSql(d, c, i)}, char(30 using utf8mb4))`))})`;

@@ -150,7 +150,7 @@ export async function compareTables(options: CompareTablesOptions): Promise<Comp
         // Two copies on the same engine order text keys alike; across engines only byte order is common to both.
         const binaryKeyOrder = left.engine !== right.engine;
         const side = (db: Kysely<unknown>, engine: TableEngine, hashed: ColumnShape[]) => {
-          const d: SqlDialectOfCompare = { engine, binaryKeyOrder };
+          const d: SqlDialectOfCompare = { engine, binaryKeyOrder, nativeHash: left.engine === 'postgres' && right.engine === 'postgres' };
           const t: ComparedTable = { name: options.table, keys: hashed.slice(0, keyCount), hashed, evenSplits };
           return sqlRangeChecksummer(db, d, t);
         };
