@@ -50,7 +50,8 @@ function asText(value: unknown): string | null {
  */
 export async function openParquetWriter(dir: string): Promise<ParquetWriter> {
   const scratch = mkdtempSync(join(dir, '.export-'));
-  const instance = await DuckDBInstance.create(join(scratch, 'staging.duckdb'));
+  // DuckDB would otherwise size its buffer at most of the machine's memory; staged rows spill to the scratch file instead.
+  const instance = await DuckDBInstance.create(join(scratch, 'staging.duckdb'), { memory_limit: '256MB' });
   const connection = await instance.connect();
   let staged = 0;
 
