@@ -23,13 +23,16 @@ export async function exportCommand(rest: string[], values: Record<string, unkno
   const svc = await openServices(config, { log });
   try {
     let progress: ReturnType<typeof jobProgress> | undefined;
+    // Notes wait for the progress bar to finish: written under it, they would be drawn over.
+    const notes: string[] = [];
     const result = await exportCountry(svc, { country, to, from: text(values, 'from'), pageSize }, {
       onProgress: (done, total) => {
         progress ??= jobProgress(log, 'export', country, total);
         progress.tick(done);
       },
-      note: (line) => process.stderr.write(`${line}\n`),
+      note: (line) => notes.push(line),
     }).finally(() => progress?.stop());
+    for (const line of notes) process.stderr.write(`${line}\n`);
     console.log(JSON.stringify({ country: result.country, to: result.to, compareRun: result.compareRun, files: Object.fromEntries(result.files.map((f) => [f.file, f.rows])), seconds: result.seconds }));
     return 0;
   } finally {
