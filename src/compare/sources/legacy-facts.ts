@@ -1,6 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { Temporal } from 'temporal-polyfill';
-import { legacyCountries, legacyEngineOf, type LegacyDb, type LegacySchema } from '../../legacy/index.ts';
+import { legacyCountries, type LegacyDb, type LegacySchema } from '../../legacy/index.ts';
+import { inSnapshot, inTurn } from '../../migration/sources/legacy-source.ts';
 import type { MemberFacts, SubscriptionFacts } from '../member-facts.ts';
 
 /**
@@ -55,11 +56,6 @@ function dateIn(timestamp: string, zone: string): string {
   return at.withTimeZone(zone).toPlainDate().toString();
 }
 
-async function inSnapshot<T>(db: Db, read: (db: Db) => Promise<T>): Promise<T> {
-  const trx = legacyEngineOf(db) === 'sqlite' ? db.transaction() : db.transaction().setIsolationLevel('repeatable read');
-  return trx.execute(read);
-}
-
 async function chunked<T, R>(ids: T[], read: (part: T[]) => Promise<R[]>, size = 2000): Promise<R[]> {
   const out: R[] = [];
   for (let i = 0; i < ids.length; i += size) out.push(...(await read(ids.slice(i, i + size))));
@@ -104,11 +100,11 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
       .map((c) => [c.country_cd.trim().toUpperCase(), { cd3: c.country_cd3.trim().toUpperCase(), digits: Number(c.currency_digits) }]));
     return codes;
   };
-  const bucket = (h: string) => sql<string>`case when ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes)}) or ${sql.ref(`${h}.inv_dt`)} >= ${inside} then 'in'
-    when ${sql.ref(`${h}.inv_dt`)} < ${read} then 'out' when ${sql.ref(`${h}.inv_dt`)} < ${outside} then 'near' else 'edge' end`;
-  const edgeId = (h: string) => sql<number>`case when ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes)}) or ${sql.ref(`${h}.inv_dt`)} >= ${inside} or ${sql.ref(`${h}.inv_dt`)} < ${outside} then 0 else ${sql.ref(`${h}.inv_id`)} end`;
+  const bucket = (h: string) => sql<string>`case when ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes.map((c) => sql.lit(c)))}) or ${sql.ref(`${h}.inv_dt`)} >= ${sql.lit(inside)} then 'in'
+    when ${sql.ref(`${h}.inv_dt`)} < ${sql.lit(read)} then 'out' when ${sql.ref(`${h}.inv_dt`)} < ${sql.lit(outside)} then 'near' else 'edge' end`;
+  const edgeId = (h: string) => sql<number>`case when ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes.map((c) => sql.lit(c)))}) or ${sql.ref(`${h}.inv_dt`)} >= ${sql.lit(inside)} or ${sql.ref(`${h}.inv_dt`)} < ${sql.lit(outside)} then 0 else ${sql.ref(`${h}.inv_id`)} end`;
   const tenK = (col: string) => sql<number>`round(${sql.ref(col)} * 10000)`;
-  const readable = (h: string): Expression<SqlBool> => sql<SqlBool>`(${sql.ref(`${h}.inv_dt`)} >= ${read} or ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes)}))`;
+  const readable = (h: string): Expression<SqlBool> => sql<SqlBool>`(${sql.ref(`${h}.inv_dt`)} >= ${sql.lit(read)} or ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes.map((c) => sql.lit(c)))}))`;
 
   async function members(which: (db: Db, spellings: string[]) => Promise<LegacySchema['customer'][]>, countryCode: string): Promise<SourceMember[]> {
     const ref = await reference();
@@ -118,18 +114,18 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
       const customers = await which(db, spellings);
       if (!customers.length) return [];
       const custIds = customers.map((c) => Number(c.cust_id));
-      const [emails, accounts] = await Promise.all([
-        chunked(custIds, (ids) => db.selectFrom('customer_email').select(['cust_id', 'email_id', 'email_addr', 'primary_flg', 'deleted_flg', 'created_dt']).where('cust_id', 'in', ids).orderBy('email_id').execute()),
-        chunked(custIds, (ids) => db.selectFrom('account').select(['acct_id', 'cust_id', 'currency_cd', 'tz_nm', 'updated_dt']).where('cust_id', 'in', ids).orderBy('acct_id').execute()),
-      ]);
+      const [emails, accounts] = await inTurn(
+        () => chunked(custIds, (ids) => db.selectFrom('customer_email').select(['cust_id', 'email_id', 'email_addr', 'primary_flg', 'deleted_flg', 'created_dt']).where('cust_id', 'in', ids).orderBy('email_id').execute()),
+        () => chunked(custIds, (ids) => db.selectFrom('account').select(['acct_id', 'cust_id', 'currency_cd', 'tz_nm', 'updated_dt']).where('cust_id', 'in', ids).orderBy('acct_id').execute()),
+      );
       const acctIds = accounts.map((a) => Number(a.acct_id));
-      const [methods, subs, history, invoices, payments, orphans, lastOfPlan, lastWithoutLines, gifts, memos] = await Promise.all([
-        chunked(acctIds, (ids) => db.selectFrom('payment_method').select(['acct_id', 'pm_id', 'token', 'status_cd', 'deleted_flg', 'created_dt']).where('acct_id', 'in', ids).orderBy('pm_id').execute()),
-        chunked(acctIds, (ids) => db.selectFrom('subscription').select(['acct_id', 'sub_id', 'plan_cd', 'status_cd', 'start_dt', 'paid_thru_dt', 'next_bill_dt', 'cancel_eop_flg', 'updated_dt'])
+      const [methods, subs, history, invoices, payments, orphans, lastOfPlan, lastWithoutLines, gifts, memos] = await inTurn(
+        () => chunked(acctIds, (ids) => db.selectFrom('payment_method').select(['acct_id', 'pm_id', 'token', 'status_cd', 'deleted_flg', 'created_dt']).where('acct_id', 'in', ids).orderBy('pm_id').execute()),
+        () => chunked(acctIds, (ids) => db.selectFrom('subscription').select(['acct_id', 'sub_id', 'plan_cd', 'status_cd', 'start_dt', 'paid_thru_dt', 'next_bill_dt', 'cancel_eop_flg', 'updated_dt'])
           .where('acct_id', 'in', ids).orderBy('sub_id').execute()),
-        chunked(acctIds, (ids) => db.selectFrom('subscription_history as h').innerJoin('subscription as s', 's.sub_id', 'h.sub_id')
+        () => chunked(acctIds, (ids) => db.selectFrom('subscription_history as h').innerJoin('subscription as s', 's.sub_id', 'h.sub_id')
           .select((eb) => ['s.acct_id', eb.fn.max('h.event_dt').as('last')]).where('s.acct_id', 'in', ids).groupBy('s.acct_id').execute()),
-        chunked(acctIds, (ids) => db.selectFrom('invoice_header as h')
+        () => chunked(acctIds, (ids) => db.selectFrom('invoice_header as h')
           // Each invoice's detail sums beside its header: lines missing or not adding up to it are counted as repaired.
           .leftJoin((eb) => eb.selectFrom('invoice_detail as d').innerJoin('invoice_header as hh', 'hh.inv_id', 'd.inv_id').where('hh.acct_id', 'in', ids)
             .select((x) => ['d.inv_id', x.fn.sum(tenK('d.amount')).as('amt'), x.fn.sum(tenK('d.discount_amt')).as('disc')]).groupBy('d.inv_id').as('x'), (join) => join.onRef('x.inv_id', '=', 'h.inv_id'))
@@ -137,7 +133,7 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
             eb.fn.sum(tenK('h.tax_amt')).as('tax'), eb.fn.max('h.inv_dt').as('last'),
             eb.fn.sum(sql<number>`case when x.amt = round(h.subtotal_amt * 10000) and x.disc = round(h.discount_amt * 10000) then 0 else 1 end`).as('repaired')])
           .where('h.acct_id', 'in', ids).groupBy(['h.acct_id', bucket('h'), edgeId('h')]).execute()),
-        chunked(acctIds, (ids) => {
+        () => chunked(acctIds, (ids) => {
           const approved = (type: string) => sql<number>`case when t.txn_type = ${type} and t.resp_cd = '00' then 1 else 0 end`;
           const approvedAmount = (type: string) => sql<number>`case when t.txn_type = ${type} and t.resp_cd = '00' then round(t.amount * 10000) else 0 end`;
           return db.selectFrom('payment_txn as t').innerJoin('invoice_header as h', 'h.inv_id', 't.inv_id')
@@ -149,22 +145,22 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
             .where('h.acct_id', 'in', ids).groupBy(['h.acct_id', bucket('h'), edgeId('h')]).execute();
         }),
         // A card's transactions on an invoice that does not exist: the member's all the same.
-        chunked(acctIds, (ids) => db.selectFrom('payment_txn as t').innerJoin('payment_method as pm', 'pm.pm_id', 't.pm_id').leftJoin('invoice_header as h', 'h.inv_id', 't.inv_id')
+        () => chunked(acctIds, (ids) => db.selectFrom('payment_txn as t').innerJoin('payment_method as pm', 'pm.pm_id', 't.pm_id').leftJoin('invoice_header as h', 'h.inv_id', 't.inv_id')
           .select((eb) => ['pm.acct_id', eb.fn.max('t.txn_dt').as('last')]).where('pm.acct_id', 'in', ids).where('h.inv_id', 'is', null).groupBy('pm.acct_id').execute()),
         // The last invoice billed for each plan (its lines name the plan), and the last without lines.
-        chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').innerJoin('invoice_detail as d', 'd.inv_id', 'h.inv_id')
+        () => chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').innerJoin('invoice_detail as d', 'd.inv_id', 'h.inv_id')
           .select((eb) => ['h.acct_id', 'd.plan_cd', eb.fn.max('h.inv_id').as('inv_id')])
           .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V').where(readable('h')).groupBy(['h.acct_id', 'd.plan_cd']).execute()),
-        chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').select((eb) => ['h.acct_id', eb.fn.max('h.inv_id').as('inv_id')])
+        () => chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').select((eb) => ['h.acct_id', eb.fn.max('h.inv_id').as('inv_id')])
           .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V').where(readable('h'))
           .where((eb) => eb.not(eb.exists(eb.selectFrom('invoice_detail as d').select('d.inv_id').whereRef('d.inv_id', '=', 'h.inv_id')))).groupBy('h.acct_id').execute()),
-        chunked(acctIds, (ids) => db.selectFrom('gift_card_txn')
+        () => chunked(acctIds, (ids) => db.selectFrom('gift_card_txn')
           .select((eb) => ['acct_id', eb.fn.sum(sql<number>`case when txn_type = 'RDM' then round(amount * 10000) else -round(amount * 10000) end`).as('balance'), eb.fn.max('txn_dt').as('last')])
           .where('acct_id', 'in', ids).groupBy('acct_id').execute()),
-        chunked(acctIds, (ids) => db.selectFrom('credit_memo')
+        () => chunked(acctIds, (ids) => db.selectFrom('credit_memo')
           .select((eb) => ['acct_id', eb.fn.sum(sql<number>`round(amount * 10000) - round(applied_amt * 10000)`).as('balance'), eb.fn.max('issued_dt').as('last')])
           .where('acct_id', 'in', ids).groupBy('acct_id').execute()),
-      ]);
+      );
       const billedIds = [...new Set([...lastOfPlan, ...lastWithoutLines].map((r) => Number(r.inv_id)))];
       const periodTo = new Map((await chunked(billedIds, (ids) => db.selectFrom('invoice_header').select(['inv_id', 'period_to_dt']).where('inv_id', 'in', ids).execute()))
         .map((r) => [Number(r.inv_id), day(r.period_to_dt)]));

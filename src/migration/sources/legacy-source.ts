@@ -39,6 +39,17 @@ export async function inSnapshot<T>(db: LegacyDb['db'], read: (db: LegacyDb['db'
   return trx.execute(read);
 }
 
+/**
+ * Reads of one snapshot, one after another: a snapshot is one connection, which runs one
+ * query at a time anyway (node-postgres warns of, and will refuse, queries queued on a busy
+ * client).
+ */
+export async function inTurn<T extends readonly (() => Promise<unknown>)[]>(...reads: T): Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
+  const out: unknown[] = [];
+  for (const read of reads) out.push(await read());
+  return out as { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };
+}
+
 /** Invoice status codes of invoices an open process still needs (open, failed in retry, uncollectible): read whatever their age. */
 const stillOpenCodes = ['O', 'F', 'U'];
 
@@ -97,41 +108,41 @@ export function legacySource(legacy: LegacyDb): LegacySource {
   /** Every row of these customers, read with a dozen set-based queries (not a dozen per member), inside the caller's snapshot. */
   async function membersOf(db: LegacyDb['db'], customers: Row<'customer'>[], opts: PageOptions): Promise<LegacyMember[]> {
     const custIds = customers.map((c) => Number(c.cust_id));
-    const [emails, addresses, accounts] = await Promise.all([
-      inChunks(custIds, (ids) => db.selectFrom('customer_email').selectAll().where('cust_id', 'in', ids).orderBy('email_id').execute()),
-      inChunks(custIds, (ids) => db.selectFrom('customer_address').selectAll().where('cust_id', 'in', ids).orderBy('addr_id').execute()),
-      inChunks(custIds, (ids) => db.selectFrom('account').selectAll().where('cust_id', 'in', ids).orderBy('acct_id').execute()),
-    ]);
+    const [emails, addresses, accounts] = await inTurn(
+      () => inChunks(custIds, (ids) => db.selectFrom('customer_email').selectAll().where('cust_id', 'in', ids).orderBy('email_id').execute()),
+      () => inChunks(custIds, (ids) => db.selectFrom('customer_address').selectAll().where('cust_id', 'in', ids).orderBy('addr_id').execute()),
+      () => inChunks(custIds, (ids) => db.selectFrom('account').selectAll().where('cust_id', 'in', ids).orderBy('acct_id').execute()),
+    );
     const acctIds = accounts.map((a) => Number(a.acct_id));
     const since = opts.historySince ? `${opts.historySince} 00:00:00` : null;
-    const [methods, subs, invoices, giftCards, giftTxns, memos] = await Promise.all([
-      inChunks(acctIds, (ids) => db.selectFrom('payment_method').selectAll().where('acct_id', 'in', ids).orderBy('pm_id').execute()),
-      inChunks(acctIds, (ids) => db.selectFrom('subscription').selectAll().where('acct_id', 'in', ids).orderBy('sub_id').execute()),
-      inChunks(acctIds, (ids) => {
+    const [methods, subs, invoices, giftCards, giftTxns, memos] = await inTurn(
+      () => inChunks(acctIds, (ids) => db.selectFrom('payment_method').selectAll().where('acct_id', 'in', ids).orderBy('pm_id').execute()),
+      () => inChunks(acctIds, (ids) => db.selectFrom('subscription').selectAll().where('acct_id', 'in', ids).orderBy('sub_id').execute()),
+      () => inChunks(acctIds, (ids) => {
         let q = db.selectFrom('invoice_header').selectAll().where('acct_id', 'in', ids);
         if (since) q = q.where((eb) => eb.or([eb('inv_dt', '>=', since), eb('status_cd', 'in', stillOpenCodes)]));
         return q.orderBy('inv_id').execute();
       }),
-      inChunks(acctIds, (ids) => db.selectFrom('gift_card').selectAll().where('redeemed_acct_id', 'in', ids).orderBy('gc_id').execute()),
-      inChunks(acctIds, (ids) => db.selectFrom('gift_card_txn').selectAll().where('acct_id', 'in', ids).orderBy('gc_txn_id').execute()),
-      inChunks(acctIds, (ids) => db.selectFrom('credit_memo').selectAll().where('acct_id', 'in', ids).orderBy('memo_id').execute()),
-    ]);
+      () => inChunks(acctIds, (ids) => db.selectFrom('gift_card').selectAll().where('redeemed_acct_id', 'in', ids).orderBy('gc_id').execute()),
+      () => inChunks(acctIds, (ids) => db.selectFrom('gift_card_txn').selectAll().where('acct_id', 'in', ids).orderBy('gc_txn_id').execute()),
+      () => inChunks(acctIds, (ids) => db.selectFrom('credit_memo').selectAll().where('acct_id', 'in', ids).orderBy('memo_id').execute()),
+    );
     const subIds = subs.map((s) => Number(s.sub_id));
     const invIds = invoices.map((i) => Number(i.inv_id));
     const pmIds = methods.map((p) => Number(p.pm_id));
-    const [history, redemptions, details, byInvoice, orphans, before] = await Promise.all([
-      inChunks(subIds, (ids) => db.selectFrom('subscription_history').selectAll().where('sub_id', 'in', ids).orderBy('sub_hist_id').execute()),
-      inChunks(subIds, (ids) => db.selectFrom('promotion_redemption').selectAll().where('sub_id', 'in', ids).orderBy('redemption_id').execute()),
-      inChunks(invIds, (ids) => db.selectFrom('invoice_detail').selectAll().where('inv_id', 'in', ids).orderBy('inv_det_id').execute()),
-      inChunks(invIds, (ids) => db.selectFrom('payment_txn').selectAll().where('inv_id', 'in', ids).orderBy('txn_id').execute()),
+    const [history, redemptions, details, byInvoice, orphans, before] = await inTurn(
+      () => inChunks(subIds, (ids) => db.selectFrom('subscription_history').selectAll().where('sub_id', 'in', ids).orderBy('sub_hist_id').execute()),
+      () => inChunks(subIds, (ids) => db.selectFrom('promotion_redemption').selectAll().where('sub_id', 'in', ids).orderBy('redemption_id').execute()),
+      () => inChunks(invIds, (ids) => db.selectFrom('invoice_detail').selectAll().where('inv_id', 'in', ids).orderBy('inv_det_id').execute()),
+      () => inChunks(invIds, (ids) => db.selectFrom('payment_txn').selectAll().where('inv_id', 'in', ids).orderBy('txn_id').execute()),
       // A card's transactions on an invoice that does not exist are the member's orphans.
-      inChunks(pmIds, (ids) => db.selectFrom('payment_txn').leftJoin('invoice_header', 'invoice_header.inv_id', 'payment_txn.inv_id').selectAll('payment_txn')
+      () => inChunks(pmIds, (ids) => db.selectFrom('payment_txn').leftJoin('invoice_header', 'invoice_header.inv_id', 'payment_txn.inv_id').selectAll('payment_txn')
         .where('payment_txn.pm_id', 'in', ids).where('invoice_header.inv_id', 'is', null).orderBy('payment_txn.txn_id').execute()),
-      since
+      () => since
         ? inChunks(acctIds, (ids) => db.selectFrom('invoice_header').select((eb) => ['acct_id', eb.fn.countAll<number>().as('n')])
           .where('acct_id', 'in', ids).where('inv_dt', '<', since).where('status_cd', 'not in', stillOpenCodes).groupBy('acct_id').execute())
         : Promise.resolve([]),
-    ]);
+    );
     const payments = [...byInvoice, ...orphans];
     const acctOf = new Map(accounts.map((a) => [Number(a.acct_id), Number(a.cust_id)]));
     const subAcct = new Map(subs.map((s) => [Number(s.sub_id), Number(s.acct_id)]));
