@@ -104,8 +104,15 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
     when ${sql.ref(`${h}.inv_dt`)} < ${sql.lit(read)} then 'out' when ${sql.ref(`${h}.inv_dt`)} < ${sql.lit(outside)} then 'near' else 'edge' end`;
   const edgeId = (h: string) => sql<number>`case when ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes.map((c) => sql.lit(c)))}) or ${sql.ref(`${h}.inv_dt`)} >= ${sql.lit(inside)} or ${sql.ref(`${h}.inv_dt`)} < ${sql.lit(outside)} then 0 else ${sql.ref(`${h}.inv_id`)} end`;
   const tenK = (col: string) => sql<number>`round(${sql.ref(col)} * 10000)`;
-  const readable = (h: string): Expression<SqlBool> => sql<SqlBool>`(${sql.ref(`${h}.inv_dt`)} >= ${sql.lit(read)} or ${sql.ref(`${h}.status_cd`)} in (${sql.join(openInvoiceCodes.map((c) => sql.lit(c)))}))`;
-
+  // The history a migration reads, in two parts: the recent (a range of each account's date index) and the older
+  // invoices an open process still needs, found once per page (few, often none). One OR of the two would read
+  // every invoice of every account in each query.
+  const recent = sql<SqlBool>`h.inv_dt >= ${sql.lit(read)}`;
+  const inWindow = async <R>(ids: number[], olderOpen: number[], read: (some: number[], part: Expression<SqlBool>) => Promise<R[]>): Promise<R[]> => {
+    const out = await chunked(ids, (some) => read(some, recent));
+    if (olderOpen.length) out.push(...(await chunked(ids, (some) => read(some, sql<SqlBool>`h.inv_id in (${sql.join(olderOpen)})`))));
+    return out;
+  };
   async function members(which: (db: Db, spellings: string[]) => Promise<LegacySchema['customer'][]>, countryCode: string): Promise<SourceMember[]> {
     const ref = await reference();
     const spellings = [countryCode, ...(ref.get(countryCode) ? [ref.get(countryCode)!.cd3] : [])];
@@ -119,24 +126,26 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
         () => chunked(custIds, (ids) => db.selectFrom('account').select(['acct_id', 'cust_id', 'currency_cd', 'tz_nm', 'updated_dt']).where('cust_id', 'in', ids).orderBy('acct_id').execute()),
       );
       const acctIds = accounts.map((a) => Number(a.acct_id));
-      const [methods, subs, history, invoices, payments, orphans, lastOfPlan, lastWithoutLines, gifts, memos] = await inTurn(
+      const olderOpen = (await chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').select('h.inv_id').where('h.acct_id', 'in', ids)
+        .where(sql<SqlBool>`h.inv_dt < ${sql.lit(read)}`).where('h.status_cd', 'in', openInvoiceCodes).execute())).map((r) => Number(r.inv_id));
+      const [methods, subs, history, invoiceCounts, invoices, payments, lastOfPlan, lastWithoutLines, gifts, memos] = await inTurn(
         () => chunked(acctIds, (ids) => db.selectFrom('payment_method').select(['acct_id', 'pm_id', 'token', 'status_cd', 'deleted_flg', 'created_dt']).where('acct_id', 'in', ids).orderBy('pm_id').execute()),
         () => chunked(acctIds, (ids) => db.selectFrom('subscription').select(['acct_id', 'sub_id', 'plan_cd', 'status_cd', 'start_dt', 'paid_thru_dt', 'next_bill_dt', 'cancel_eop_flg', 'updated_dt'])
           .where('acct_id', 'in', ids).orderBy('sub_id').execute()),
         () => chunked(acctIds, (ids) => db.selectFrom('subscription_history as h').innerJoin('subscription as s', 's.sub_id', 'h.sub_id')
           .select((eb) => ['s.acct_id', eb.fn.max('h.event_dt').as('last')]).where('s.acct_id', 'in', ids).groupBy('s.acct_id').execute()),
-        () => chunked(acctIds, (ids) => db.selectFrom('invoice_header as h')
-          // Each invoice's detail sums beside its header: lines missing or not adding up to it are counted as repaired.
-          .leftJoin((eb) => eb.selectFrom('invoice_detail as d').innerJoin('invoice_header as hh', 'hh.inv_id', 'd.inv_id').where('hh.acct_id', 'in', ids)
-            .select((x) => ['d.inv_id', x.fn.sum(tenK('d.amount')).as('amt'), x.fn.sum(tenK('d.discount_amt')).as('disc')]).groupBy('d.inv_id').as('x'), (join) => join.onRef('x.inv_id', '=', 'h.inv_id'))
+        () => chunked(acctIds, (ids) => db.selectFrom('invoice_header').select((eb) => ['acct_id', eb.fn.countAll<number>().as('n')]).where('acct_id', 'in', ids).groupBy('acct_id').execute()),
+        () => inWindow(acctIds, olderOpen, (ids, part) => db.selectFrom('invoice_header as h').where(part)
           .select((eb) => ['h.acct_id', bucket('h').as('bucket'), edgeId('h').as('edge'), eb.fn.countAll<number>().as('n'), eb.fn.sum(tenK('h.total_amt')).as('total'),
             eb.fn.sum(tenK('h.tax_amt')).as('tax'), eb.fn.max('h.inv_dt').as('last'),
-            eb.fn.sum(sql<number>`case when x.amt = round(h.subtotal_amt * 10000) and x.disc = round(h.discount_amt * 10000) then 0 else 1 end`).as('repaired')])
+            // Detail lines missing, or not adding up to the header: the invoice is carried over repaired.
+            eb.fn.sum(sql<number>`case when (select sum(round(d.amount * 10000)) from invoice_detail d where d.inv_id = h.inv_id) = round(h.subtotal_amt * 10000)
+              and (select sum(round(d.discount_amt * 10000)) from invoice_detail d where d.inv_id = h.inv_id) = round(h.discount_amt * 10000) then 0 else 1 end`).as('repaired')])
           .where('h.acct_id', 'in', ids).groupBy(['h.acct_id', bucket('h'), edgeId('h')]).execute()),
-        () => chunked(acctIds, (ids) => {
+        () => inWindow(acctIds, olderOpen, (ids, part) => {
           const approved = (type: string) => sql<number>`case when t.txn_type = ${type} and t.resp_cd = '00' then 1 else 0 end`;
           const approvedAmount = (type: string) => sql<number>`case when t.txn_type = ${type} and t.resp_cd = '00' then round(t.amount * 10000) else 0 end`;
-          return db.selectFrom('payment_txn as t').innerJoin('invoice_header as h', 'h.inv_id', 't.inv_id')
+          return db.selectFrom('payment_txn as t').innerJoin('invoice_header as h', 'h.inv_id', 't.inv_id').where(part)
             .select((eb) => ['h.acct_id', bucket('h').as('bucket'), edgeId('h').as('edge'),
               eb.fn.sum(approved('CAP')).as('cap_n'), eb.fn.sum(approvedAmount('CAP')).as('cap'),
               eb.fn.sum(sql<number>`case when t.txn_type = 'CAP' and t.resp_cd <> '00' then 1 else 0 end`).as('declined'),
@@ -144,15 +153,12 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
               eb.fn.sum(approved('CHB')).as('chb_n'), eb.fn.sum(approvedAmount('CHB')).as('chb'), eb.fn.max('t.txn_dt').as('last')])
             .where('h.acct_id', 'in', ids).groupBy(['h.acct_id', bucket('h'), edgeId('h')]).execute();
         }),
-        // A card's transactions on an invoice that does not exist: the member's all the same.
-        () => chunked(acctIds, (ids) => db.selectFrom('payment_txn as t').innerJoin('payment_method as pm', 'pm.pm_id', 't.pm_id').leftJoin('invoice_header as h', 'h.inv_id', 't.inv_id')
-          .select((eb) => ['pm.acct_id', eb.fn.max('t.txn_dt').as('last')]).where('pm.acct_id', 'in', ids).where('h.inv_id', 'is', null).groupBy('pm.acct_id').execute()),
         // The last invoice billed for each plan (its lines name the plan), and the last without lines.
-        () => chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').innerJoin('invoice_detail as d', 'd.inv_id', 'h.inv_id')
+        () => inWindow(acctIds, olderOpen, (ids, part) => db.selectFrom('invoice_header as h').innerJoin('invoice_detail as d', 'd.inv_id', 'h.inv_id').where(part)
           .select((eb) => ['h.acct_id', 'd.plan_cd', eb.fn.max('h.inv_id').as('inv_id')])
-          .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V').where(readable('h')).groupBy(['h.acct_id', 'd.plan_cd']).execute()),
-        () => chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').select((eb) => ['h.acct_id', eb.fn.max('h.inv_id').as('inv_id')])
-          .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V').where(readable('h'))
+          .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V').groupBy(['h.acct_id', 'd.plan_cd']).execute()),
+        () => inWindow(acctIds, olderOpen, (ids, part) => db.selectFrom('invoice_header as h').where(part).select((eb) => ['h.acct_id', eb.fn.max('h.inv_id').as('inv_id')])
+          .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V')
           .where((eb) => eb.not(eb.exists(eb.selectFrom('invoice_detail as d').select('d.inv_id').whereRef('d.inv_id', '=', 'h.inv_id')))).groupBy('h.acct_id').execute()),
         () => chunked(acctIds, (ids) => db.selectFrom('gift_card_txn')
           .select((eb) => ['acct_id', eb.fn.sum(sql<number>`case when txn_type = 'RDM' then round(amount * 10000) else -round(amount * 10000) end`).as('balance'), eb.fn.max('txn_dt').as('last')])
@@ -168,7 +174,7 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
       const emailsOf = byKey(emails, (e) => e.cust_id);
       const accountsOf = byKey(accounts, (a) => a.cust_id);
       const per = <R extends { acct_id: unknown }>(rows: R[]) => byKey(rows, (r) => r.acct_id);
-      const g = { methods: per(methods), subs: per(subs), history: per(history), invoices: per(invoices), payments: per(payments), orphans: per(orphans),
+      const g = { methods: per(methods), subs: per(subs), history: per(history), invoiceCounts: per(invoiceCounts), invoices: per(invoices), payments: per(payments),
         lastOfPlan: per(lastOfPlan), lastWithoutLines: per(lastWithoutLines), gifts: per(gifts), memos: per(memos) };
       return customers.map((c): SourceMember => {
         const accts = accountsOf.get(Number(c.cust_id)) ?? [];
@@ -183,10 +189,10 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
         for (const a of accts) mark = later(mark, a.updated_dt);
         for (const e of emailRows) mark = later(mark, e.created_dt);
         for (const p of cards) mark = later(mark, p.created_dt);
-        for (const r of [...all(g.subs).map((s) => s.updated_dt), ...all(g.history).map((h) => h.last), ...all(g.orphans).map((o) => o.last), ...all(g.gifts).map((x) => x.last), ...all(g.memos).map((x) => x.last)]) mark = later(mark, r);
+        for (const r of [...all(g.subs).map((s) => s.updated_dt), ...all(g.history).map((h) => h.last), ...all(g.gifts).map((x) => x.last), ...all(g.memos).map((x) => x.last)]) mark = later(mark, r);
 
         // Invoices in the window: the 'in' bucket whole, an 'edge' invoice when its date in the member's zone is on or after the horizon.
-        let invoicesAll = 0;
+        const invoicesAll = all(g.invoiceCounts).reduce((n, r) => n + num(r.n), 0);
         const base = { n: 0, total: 0, tax: 0, repaired: 0, cap_n: 0, cap: 0, declined: 0, ref_n: 0, ref: 0, chb_n: 0, chb: 0 };
         const edges = new Map<number, typeof base & { on: string | null }>();
         const edge = (id: unknown) => {
@@ -199,7 +205,6 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
         };
         const sums = { ...base };
         for (const b of all(g.invoices)) {
-          invoicesAll += num(b.n);
           if (b.bucket !== 'out') mark = later(mark, b.last);
           if (b.bucket === 'in') into(sums, b, ['n', 'total', 'tax', 'repaired']);
           if (b.bucket === 'edge') {
