@@ -6,6 +6,7 @@
  *
  *   npm run bench:compare                      # 1,000,000 rows, 0.1% differing: PostgreSQL ↔ PostgreSQL, MariaDB ↔ PostgreSQL
  *   npm run bench:compare -- --rows 100000
+ *   npm run bench:compare -- --members 20000 --only members   # member mode only (SQLite; see compare-members.ts)
  *
  * The right copy differs from the left by deletes, updates and inserts spread over the whole
  * key range (a third each). The tables are built once per size and kept (databases
@@ -20,8 +21,9 @@ import { compareTables } from '../src/compare/tables/compare-tables.ts';
 import { rowXorSql } from '../src/compare/tables/checksum-sql.ts';
 import { tableShape } from '../src/compare/tables/table-shape.ts';
 import { onServer, withDatabase, type Engine } from '../src/store/engines.ts';
+import { memberModeFigures } from './compare-members.ts';
 
-const { values } = parseArgs({ options: { rows: { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string' }, members: { type: 'string' }, only: { type: 'string' } } });
 const rows = Number(values.rows ?? 1_000_000);
 if (!Number.isInteger(rows) || rows < 3000) throw new Error('--rows must be a whole number of at least 3000');
 
@@ -132,11 +134,6 @@ async function pgComparator(left: string, right: string, extra: string[] = []): 
   }
 }
 
-/** Member-mode compare figures: to be filled in with the member-mode bench (not built here). */
-function memberModeFigures(): Record<string, unknown> | undefined {
-  return undefined;
-}
-
 async function run(leftEngine: Engine, rightEngine: Engine) {
   const left = await build(leftEngine, 'left');
   const right = await build(rightEngine, 'right');
@@ -168,5 +165,9 @@ async function run(leftEngine: Engine, rightEngine: Engine) {
   };
 }
 
-const runs = [await run('postgres', 'postgres'), await run('mysql', 'postgres')];
-console.log(JSON.stringify({ rows, runs, members: memberModeFigures() }));
+const members = Number(values.members ?? 20_000);
+if (!Number.isInteger(members) || members < 100) throw new Error('--members must be a whole number of at least 100');
+// --only tables | members: one half of the bench.
+const runs = values.only === 'members' ? [] : [await run('postgres', 'postgres'), await run('mysql', 'postgres')];
+const memberMode = values.only === 'tables' ? undefined : await memberModeFigures(members);
+console.log(JSON.stringify({ rows, runs, members: memberMode }));
