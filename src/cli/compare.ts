@@ -109,7 +109,7 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
     const horizons = { earliest: all.reduce((a, b) => (a < b ? a : b)), latest: all.reduce((a, b) => (a > b ? a : b)) };
     const plansFile = text(values, 'plans') ?? (migrated.plans && migrated.plans !== '(reference mapping)' ? migrated.plans : undefined);
     const plans: PlanMapping = plansFile ? parsePlanMapping(readText(plansFile, '--plans'), plansFile.endsWith('.json') ? 'json' : 'yaml') : referenceLegacyPlans;
-    const legacy = await openLegacy(from, '--from');
+    const legacy = await openLegacy(from, '--from', { mustExist: true });
     try {
       const started = new Date();
       const reportDir = text(values, 'out') ?? defaultReportDir(country, started);

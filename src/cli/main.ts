@@ -388,7 +388,7 @@ export async function main(argv: string[]): Promise<number> {
         const name = option(values, 'name');
         const role = option(values, 'role');
         if (!name || !role) throw new UsageError('usage: tally legacy keys create --url URL --name NAME --role member-app|admin');
-        const conn = await legacy.openLegacy(url);
+        const conn = await legacy.openLegacy(url, '--url', { mustExist: true });
         try {
           const { client, secret } = await legacy.createLegacyApiKey(conn.db, name, role);
           console.log(JSON.stringify({ ...client, secret }));
@@ -416,7 +416,7 @@ export async function main(argv: string[]): Promise<number> {
           }
           planNames = parsePlanMapping(text, plansFile.endsWith('.json') ? 'json' : 'yaml');
         }
-        const conn = await legacy.openLegacy(url);
+        const conn = await legacy.openLegacy(url, '--url', { mustExist: true });
         const app = await legacy.serveLegacy(conn, { host, port }, { planNames }).catch(async (err: unknown) => {
           await conn.close();
           throw err;
@@ -433,7 +433,7 @@ export async function main(argv: string[]): Promise<number> {
       if (rest[0] === 'run-day') {
         const date = option(values, 'date');
         if (!date) throw new UsageError('--date is required (YYYY-MM-DD)');
-        const conn = await legacy.openLegacy(url);
+        const conn = await legacy.openLegacy(url, '--url', { mustExist: true });
         try {
           console.log(JSON.stringify({ date, ...(await legacy.runLegacyDay(conn.db, date)) }));
         } finally {

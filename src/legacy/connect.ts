@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, MysqlAdapter, MysqlDialect, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { createPool } from 'mysql2';
@@ -33,13 +35,18 @@ export function legacyEngineOf(db: { getExecutor(): { adapter: object } }): Lega
 }
 
 /** Open a legacy database by URL: `sqlite:PATH`, `mysql://…` (its natural home) or `postgres://…`. */
-export async function openLegacy(url: string, setting = '--url', opts: { onSqliteOpen?: (sqlite: Database.Database) => void } = {}): Promise<LegacyDb> {
+export async function openLegacy(url: string, setting = '--url', opts: { onSqliteOpen?: (sqlite: Database.Database) => void; mustExist?: boolean } = {}): Promise<LegacyDb> {
   let db: Kysely<LegacySchema>;
   let engine: LegacyEngine;
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (!file) throw new LegacyError(`${setting} "${url}" names no file (use sqlite:PATH)`);
     engine = 'sqlite';
+    // A database read from must be there: opening a missing file would create an empty one and blame its schema.
+    if (file !== ':memory:' && !existsSync(file)) {
+      if (opts.mustExist) throw new LegacyError(`${setting}: there is no legacy database at ${file}`);
+      mkdirSync(dirname(file), { recursive: true });
+    }
     let sqlite: Database.Database;
     try {
       sqlite = new Database(file);

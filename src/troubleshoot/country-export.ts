@@ -60,7 +60,7 @@ export async function legacyUrlFor(svc: Services, country: string, from: string 
 }
 
 async function openLegacyTables(url: string): Promise<LegacyDb> {
-  const legacy = await openLegacy(url, '--from');
+  const legacy = await openLegacy(url, '--from', { mustExist: true });
   const present = new Set((await legacy.db.introspection.getTables()).map((t) => t.name));
   const missing = legacyTables.filter((t) => !present.has(t));
   if (missing.length) {

@@ -222,7 +222,7 @@ export function legacySource(legacy: LegacyDb): LegacySource {
 
 /** Open the legacy at `url` as a migration source. */
 export async function openLegacySource(url: string): Promise<LegacySource> {
-  const legacy = await openLegacy(url, '--from');
+  const legacy = await openLegacy(url, '--from', { mustExist: true });
   // A database that is not the legacy's is named by what it lacks, before anything is read.
   const present = new Set((await legacy.db.introspection.getTables()).map((t) => t.name));
   const missing = legacyTables.filter((t) => !present.has(t));
