@@ -10,7 +10,7 @@ import { parseDeclaredRules, type DeclaredRule } from '../compare/declared-rules
 import { defaultReportDir, readEarlierReport, ReportWriter } from '../compare/report-files.ts';
 import { reportFiles } from '../compare/report-format.ts';
 import { legacyFacts } from '../compare/sources/legacy-facts.ts';
-import { openLegacy } from '../legacy/index.ts';
+import { openLegacyTables } from '../migration/sources/legacy-source.ts';
 import { parsePlanMapping, referenceLegacyPlans, type PlanMapping } from '../migration/plan-mapping.ts';
 import { configFromEnv, logger, openServices } from '../wiring.ts';
 import { jobProgress } from './progress.ts';
@@ -109,7 +109,7 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
     const horizons = { earliest: all.reduce((a, b) => (a < b ? a : b)), latest: all.reduce((a, b) => (a > b ? a : b)) };
     const plansFile = text(values, 'plans') ?? (migrated.plans && migrated.plans !== '(reference mapping)' ? migrated.plans : undefined);
     const plans: PlanMapping = plansFile ? parsePlanMapping(readText(plansFile, '--plans'), plansFile.endsWith('.json') ? 'json' : 'yaml') : referenceLegacyPlans;
-    const legacy = await openLegacy(from, '--from', { mustExist: true });
+    const legacy = await openLegacyTables(from);
     try {
       const started = new Date();
       const reportDir = text(values, 'out') ?? defaultReportDir(country, started);

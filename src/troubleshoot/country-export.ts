@@ -4,7 +4,7 @@ import { latestCompareRun, type CompareRunRecord } from '../compare/compare-runs
 import { reportFiles, type Difference } from '../compare/report-format.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import type { Services } from '../jobs/services.ts';
-import { LegacyError, legacyTables, openLegacy, type LegacyDb } from '../legacy/index.ts';
+import { openLegacyTables } from '../migration/sources/legacy-source.ts';
 import { exportLegacyCountry, legacyCustomerCount, type ExportedFile } from './legacy-export.ts';
 import { openParquetWriter, quoteText, type Columns } from './parquet-writer.ts';
 import { exportTallyCountry, tallyMemberCount } from './tally-export.ts';
@@ -59,16 +59,6 @@ export async function legacyUrlFor(svc: Services, country: string, from: string 
   throw new InvalidInput('--from', `no migration of ${country} records the legacy's URL; give it with --from URL`);
 }
 
-async function openLegacyTables(url: string): Promise<LegacyDb> {
-  const legacy = await openLegacy(url, '--from', { mustExist: true });
-  const present = new Set((await legacy.db.introspection.getTables()).map((t) => t.name));
-  const missing = legacyTables.filter((t) => !present.has(t));
-  if (missing.length) {
-    await legacy.close();
-    throw new LegacyError(`--from: the database is not the legacy schema: it has no table ${missing.join(', ')}`);
-  }
-  return legacy;
-}
 
 /**
  * `tally export`: a country's legacy rows, Tally's rows and its latest compare report as

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sql } from 'kysely';
-import { openLegacy, runLegacyDay, seedLegacy, type LegacyDb } from '../../src/legacy/index.ts';
+import { runLegacyDay } from '../../src/legacy/index.ts';
 import { openStore } from '../../src/store/connect.ts';
 import type { Difference } from '../../src/compare/report-format.ts';
 import { freshStoreUrl } from '../support/engine.ts';
+import { seededLegacy, withLegacy } from '../support/legacy-seed.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const asOf = '2026-11-28';
@@ -23,26 +24,6 @@ const tallyAsync = (args: string[], env: Record<string, string>) => new Promise<
 const tally = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
   encoding: 'utf8', env: { ...process.env, TALLY_LOG_LEVEL: 'silent', ...env },
 });
-
-async function seeded(members: number, countries: string[], seed = 11): Promise<string> {
-  const url = await freshStoreUrl();
-  const legacy = await openLegacy(url);
-  try {
-    await seedLegacy(legacy.db, { members, seed, asOf, countries });
-  } finally {
-    await legacy.close();
-  }
-  return url;
-}
-
-async function withLegacy<T>(url: string, work: (legacy: LegacyDb) => Promise<T>): Promise<T> {
-  const legacy = await openLegacy(url);
-  try {
-    return await work(legacy);
-  } finally {
-    await legacy.close();
-  }
-}
 
 const readReport = (dir: string): Difference[] => readFileSync(join(dir, 'report.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Difference);
 /** Member → its kinds, for everything but the quarantine (known and listed by the migration). */
@@ -62,7 +43,7 @@ async function loadedMembers(dbUrl: string): Promise<string[]> {
 }
 
 test('compare: clean after a migration; changes made behind its back are reported member by member with their kinds, and nothing else; --members-from re-migrates them and the compare is clean', async () => {
-  const url = await seeded(260, ['US', 'DE']);
+  const url = await seededLegacy(260, ['US', 'DE'], 11);
   const dbUrl = await freshStoreUrl();
   const env = { TALLY_DB_URL: dbUrl };
   const out = mkdtempSync(join(tmpdir(), 'tally-compare-'));
@@ -162,7 +143,7 @@ test('compare: clean after a migration; changes made behind its back are reporte
 });
 
 test('compare against a live source: what the legacy changed since is stale, not a defect, until --since-last; a declared difference is counted apart and shown', async () => {
-  const url = await seeded(200, ['DE'], 12);
+  const url = await seededLegacy(200, ['DE'], 12);
   const dbUrl = await freshStoreUrl();
   const env = { TALLY_DB_URL: dbUrl };
   const out = mkdtempSync(join(tmpdir(), 'tally-compare-'));
@@ -209,7 +190,7 @@ test('compare against a live source: what the legacy changed since is stale, not
 });
 
 test('compare: bad input is one line and exit 2', async () => {
-  const url = await seeded(40, ['US', 'DE'], 13);
+  const url = await seededLegacy(40, ['US', 'DE'], 13);
   const dbUrl = await freshStoreUrl();
   const env = { TALLY_DB_URL: dbUrl };
   const out = mkdtempSync(join(tmpdir(), 'tally-compare-'));

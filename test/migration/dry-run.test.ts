@@ -48,7 +48,7 @@ test('a dry run reads a whole country, checks its plans and counts what would lo
   const ok = tally('--source', 'legacy', '--from', url, '--country', 'DE', '--dry-run');
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(JSON.parse(ok.stdout).country, 'DE');
-  const notLegacy = tally('--source', 'legacy', '--from', await freshStoreUrl(), '--country', 'DE', '--dry-run');
+  const notLegacy = tally('--source', 'legacy', '--from', dbUrl, '--country', 'DE', '--dry-run');
   assert.equal(notLegacy.status, 2, notLegacy.stderr);
   assert.match(notLegacy.stderr, /^tally: --from: the database is not the legacy schema: it has no table country, /);
 });

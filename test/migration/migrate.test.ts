@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { runCollection } from '../../src/jobs/collect.ts';
 import { runRenewal } from '../../src/jobs/renew.ts';
 import type { Services } from '../../src/jobs/services.ts';
-import { openLegacy, runLegacyDay, seedLegacy, type LegacyDb } from '../../src/legacy/index.ts';
+import { openLegacy, runLegacyDay, type LegacyDb } from '../../src/legacy/index.ts';
 import { clearCountry } from '../../src/migration/clear.ts';
 import { dryRunCountry, type CountryDryRun } from '../../src/migration/dry-run.ts';
 import { migrateCountry, type CountryMigration, type MigrateMode } from '../../src/migration/migrate-country.ts';
@@ -20,23 +20,13 @@ import { changeMemberPlan, refundMemberInvoice } from '../../src/operations/memb
 import { openStore } from '../../src/store/connect.ts';
 import { loadMember } from '../../src/store/members.ts';
 import { engineUnderTest, freshStoreUrl, openTestServices } from '../support/engine.ts';
+import { seededLegacy } from '../support/legacy-seed.ts';
 import { germanMember } from '../support/legacy-member.ts';
 import { journalImbalance } from '../support/money-checks.ts';
 import { assertBillingHistoryRendersLedger, billingState } from '../support/state.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const asOf = '2026-11-28';
-
-async function seededLegacy(members: number, countries: string[], seed = 3): Promise<string> {
-  const url = await freshStoreUrl();
-  const legacy = await openLegacy(url);
-  try {
-    await seedLegacy(legacy.db, { members, seed, asOf, countries });
-  } finally {
-    await legacy.close();
-  }
-  return url;
-}
 
 async function migrateIn(svc: Services, url: string, country: string, mode: MigrateMode | 'dry-run' = 'load', on = asOf, pageSize = 37) {
   const source = await openLegacySource(url);
@@ -67,7 +57,7 @@ const count = async (svc: Services, table: 'members' | 'invoices' | 'journal' | 
   Number((await (memberStore ? svc.memberStore : svc.store).db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
 
 test('a country migrates whole, balanced and exact; again it writes nothing; --since-last takes what the live legacy changed; --clear removes exactly it', async () => {
-  const url = await seededLegacy(240, ['US', 'DE', 'JP', 'KW']);
+  const url = await seededLegacy(240, ['US', 'DE', 'JP', 'KW'], 3);
   const svc = await openTestServices();
   try {
     const preview = (await migrateIn(svc, url, 'US', 'dry-run')) as CountryDryRun;
@@ -277,7 +267,9 @@ test('bad input: one line, exit 2, nothing written', async () => {
     [['--source', 'legacy', '--from', url, '--country', 'US,FR'], /^tally: --country: the source has no members in "FR"/],
     [['--source', 'legacy', '--from', url, '--country', 'DE,US', '--plans', join(dir, 'few.yaml')], /^tally: plans: legacy plans in use in DE without a mapping: STRM_BAS_M, STRM_PRE_M, STRM_STD_Y; add them to the mapping \(nothing of DE was written\)\n$/],
     [['--source', 'legacy', '--from', url, '--country', 'US', '--plans', join(dir, 'unknown.yaml')], /^tally: plans\.STRM_STD_M: maps to plans Tally does not have: STRM_STD_M → ultra\n$/],
-    [['--source', 'legacy', '--from', await freshStoreUrl(), '--country', 'US'], /^tally: --from: the database is not the legacy schema: it has no table country, /],
+    // Tally's own store (the CLI has opened it by then) is a database, but not the legacy's.
+    [['--source', 'legacy', '--from', dbUrl, '--country', 'US'], /^tally: --from: the database is not the legacy schema: it has no table country, /],
+    [['--source', 'legacy', '--from', `sqlite:${join(dir, 'none.db')}`, '--country', 'US'], /^tally: --from: there is no legacy database at .*none\.db\n$/],
     [['--source', 'legacy', '--from', 'mysql://root@127.0.0.1:1/nothing', '--country', 'US'], /^tally: cannot reach the legacy database at mysql:\/\/root@127\.0\.0\.1:1\/nothing: /],
     [['--source', 'legacy', '--from', url, '--country', 'US', '--resume', '--clear'], /^tally: --resume and --clear cannot be used together/],
     [['--source', 'legacy', '--from', url, '--country', 'USA'], /^tally: --country takes ISO 3166 alpha-2 codes, got "USA"\n$/],

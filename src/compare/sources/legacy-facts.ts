@@ -1,7 +1,10 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { Temporal } from 'temporal-polyfill';
 import { legacyCountries, type LegacyDb, type LegacySchema } from '../../legacy/index.ts';
-import { inSnapshot, inTurn } from '../../migration/sources/legacy-source.ts';
+import { groupBy as byKey, inChunks, inSnapshot, inTurn } from '../../migration/sources/legacy-source.ts';
+
+/** Keys per query: a page's accounts in one IN list, within every engine's bound on parameters. */
+const chunked = <T, R>(ids: T[], read: (part: T[]) => Promise<R[]>) => inChunks(ids, read, 2000);
 import type { MemberFacts, SubscriptionFacts } from '../member-facts.ts';
 
 /**
@@ -54,23 +57,6 @@ function minor(tenThousandths: unknown, digits: number): number | string {
 function dateIn(timestamp: string, zone: string): string {
   const at = Temporal.PlainDateTime.from(timestamp.replace(' ', 'T')).toZonedDateTime('America/Los_Angeles', { disambiguation: 'compatible' });
   return at.withTimeZone(zone).toPlainDate().toString();
-}
-
-async function chunked<T, R>(ids: T[], read: (part: T[]) => Promise<R[]>, size = 2000): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < ids.length; i += size) out.push(...(await read(ids.slice(i, i + size))));
-  return out;
-}
-
-function byKey<R>(rows: R[], key: (r: R) => unknown): Map<number, R[]> {
-  const out = new Map<number, R[]>();
-  for (const r of rows) {
-    const k = Number(key(r));
-    const list = out.get(k);
-    if (list) list.push(r);
-    else out.set(k, [r]);
-  }
-  return out;
 }
 
 export interface LegacyFacts {

@@ -53,13 +53,15 @@ export async function inTurn<T extends readonly (() => Promise<unknown>)[]>(...r
 /** Invoice status codes of invoices an open process still needs (open, failed in retry, uncollectible): read whatever their age. */
 const stillOpenCodes = ['O', 'F', 'U'];
 
-async function inChunks<T, R>(ids: T[], read: (part: T[]) => Promise<R[]>): Promise<R[]> {
+/** Read by a list of keys, `size` keys to a query (a server's bound on parameters, a sane IN list). */
+export async function inChunks<T, R>(ids: T[], read: (part: T[]) => Promise<R[]>, size = chunk): Promise<R[]> {
   const out: R[] = [];
-  for (let i = 0; i < ids.length; i += chunk) if (ids.slice(i, i + chunk).length) out.push(...(await read(ids.slice(i, i + chunk))));
+  for (let i = 0; i < ids.length; i += size) out.push(...(await read(ids.slice(i, i + size))));
   return out;
 }
 
-function groupBy<R>(rows: R[], key: (r: R) => number): Map<number, R[]> {
+/** Rows by a numeric key (legacy ids come back as numbers or numeric text, by engine). */
+export function groupBy<R>(rows: R[], key: (r: R) => unknown): Map<number, R[]> {
   const out = new Map<number, R[]>();
   for (const r of rows) {
     const k = Number(key(r));
@@ -220,16 +222,19 @@ export function legacySource(legacy: LegacyDb): LegacySource {
   };
 }
 
-/** Open the legacy at `url` as a migration source. */
-export async function openLegacySource(url: string): Promise<LegacySource> {
+/** Open the legacy at `url` for reading, refusing a database that is not the legacy's by naming what it lacks. */
+export async function openLegacyTables(url: string): Promise<LegacyDb> {
   const legacy = await openLegacy(url, '--from', { mustExist: true });
-  // A database that is not the legacy's is named by what it lacks, before anything is read.
   const present = new Set((await legacy.db.introspection.getTables()).map((t) => t.name));
   const missing = legacyTables.filter((t) => !present.has(t));
   if (missing.length) {
     await legacy.close();
     throw new LegacyError(`--from: the database is not the legacy schema: it has no table ${missing.join(', ')}`);
   }
-  return legacySource(legacy);
+  return legacy;
 }
 
+/** Open the legacy at `url` as a migration source. */
+export async function openLegacySource(url: string): Promise<LegacySource> {
+  return legacySource(await openLegacyTables(url));
+}
