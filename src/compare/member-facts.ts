@@ -13,6 +13,8 @@ export interface SubscriptionFacts {
   /** The date the member has paid or been billed through: the next billing date (null once cancelled). */
   paidThrough: string | null;
   cancelAtPeriodEnd: boolean;
+  /** Billing cycles left on a running promotion (null: none). */
+  discountCyclesLeft: number | null;
 }
 
 export interface MemberFacts {
@@ -35,6 +37,11 @@ export interface MemberFacts {
    * changed behind the migration's back shows here.
    */
   invoicesRepaired: number;
+  /** Of those: voided, and still to be paid (open, in retry, uncollectible). */
+  invoicesVoid: number;
+  invoicesUnpaid: number;
+  /** The day the latest of them was issued, in the member's time zone. */
+  lastIssuedOn: string | null;
   payments: number;
   paymentsAmount: number | string;
   declines: number;
@@ -60,6 +67,9 @@ export const memberFields: Record<string, (f: MemberFacts) => Scalar> = {
   'invoices.total': (f) => f.invoicesTotal,
   'invoices.tax': (f) => f.invoicesTax,
   'invoices.repaired': (f) => f.invoicesRepaired,
+  'invoices.void': (f) => f.invoicesVoid,
+  'invoices.unpaid': (f) => f.invoicesUnpaid,
+  'invoices.last_issued_on': (f) => f.lastIssuedOn,
   'payments.count': (f) => f.payments,
   'payments.amount': (f) => f.paymentsAmount,
   'payments.declined': (f) => f.declines,
@@ -75,6 +85,7 @@ const subscriptionFields: Record<string, (s: SubscriptionFacts) => Scalar> = {
   status: (s) => s.status,
   paid_through: (s) => s.paidThrough,
   cancel_at_period_end: (s) => s.cancelAtPeriodEnd,
+  discount_cycles_left: (s) => s.discountCyclesLeft,
 };
 
 export type FieldDifference = Pick<Difference, 'field' | 'source_value' | 'tally_value'> & { field: string };

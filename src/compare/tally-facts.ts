@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Services } from '../jobs/services.ts';
 import { loadMembers } from '../store/members.ts';
 import type { Schema } from '../store/schema.ts';
@@ -53,7 +53,10 @@ export async function tallyFacts(svc: Pick<Services, 'store' | 'memberStore'>, i
     loadMembers(svc.memberStore.db, ids),
     inParts(ids, (some) => svc.memberStore.db.selectFrom('migrated_members').select(['member_id', 'source_mark', 'member_version', 'run_id']).where('member_id', 'in', some).execute()),
     inParts(ids, (some) => ledger.selectFrom('invoices')
-      .select((eb) => ['member_id', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('total').as('total'), eb.fn.sum<number>('tax').as('tax')])
+      .select((eb) => ['member_id', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('total').as('total'), eb.fn.sum<number>('tax').as('tax'),
+        eb.fn.sum<number>(sql<number>`case when status = 'void' then 1 else 0 end`).as('void'),
+        eb.fn.sum<number>(sql<number>`case when status in ('open', 'past_due', 'uncollectible') then 1 else 0 end`).as('unpaid'),
+        eb.fn.max('issued_on').as('last')])
       .where('member_id', 'in', some).groupBy('member_id').execute()),
     // The migration's repaired invoices: one line that says it carries the legacy header's amounts.
     inParts(ids, (some) => ledger.selectFrom('invoice_lines as l').innerJoin('invoices as i', 'i.id', 'l.invoice_id')
@@ -86,6 +89,9 @@ export async function tallyFacts(svc: Pick<Services, 'store' | 'memberStore'>, i
       invoicesTotal: Number(inv?.total ?? 0),
       invoicesTax: Number(inv?.tax ?? 0),
       invoicesRepaired: repairedOf.get(id) ?? 0,
+      invoicesVoid: Number(inv?.void ?? 0),
+      invoicesUnpaid: Number(inv?.unpaid ?? 0),
+      lastIssuedOn: inv?.last ? String(inv.last).slice(0, 10) : null,
       payments: payments.get(id)?.n ?? 0,
       paymentsAmount: payments.get(id)?.amount ?? 0,
       declines: declinedOf.get(id) ?? 0,
@@ -95,6 +101,7 @@ export async function tallyFacts(svc: Pick<Services, 'store' | 'memberStore'>, i
       chargebacksAmount: chargebacks.get(id)?.amount ?? 0,
       subscriptions: m.subscriptions.map((s) => ({
         plan: s.planId, status: s.status, paidThrough: s.status === 'cancelled' ? null : s.periodEnd, cancelAtPeriodEnd: s.cancelAtPeriodEnd,
+        discountCyclesLeft: s.discount?.cyclesLeft ?? null,
       })),
     };
     out.set(id, { facts, version: m.version, migratedVersion: record ? Number(record.member_version) : null, migratedMark: record?.source_mark ?? null, runId: record ? Number(record.run_id) : null });

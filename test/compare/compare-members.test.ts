@@ -69,6 +69,7 @@ test('compare: clean after a migration; changes made behind its back are reporte
       for (const m of candidates) if (await has(await acct(m))) return m;
       throw new Error('no candidate');
     };
+    const max = async (table: 'customer' | 'account' | 'payment_method' | 'subscription' | 'customer_email' | 'promotion_redemption', col: string) => Number((await db.selectFrom(table).select(sql<number>`coalesce(max(${sql.ref(col)}), 0)`.as('m')).executeTakeFirstOrThrow()).m) + 1;
     // 1. A detail amount of an invoice whose lines added up.
     const detailMember = await pick(loaded, async (a) => !!(await db.selectFrom('invoice_detail as d').innerJoin('invoice_header as h', 'h.inv_id', 'd.inv_id').select('d.inv_det_id').where('h.acct_id', '=', a).where('h.inv_dt', '>=', recent).executeTakeFirst()));
     const det = await db.selectFrom('invoice_detail as d').innerJoin('invoice_header as h', 'h.inv_id', 'd.inv_id').select('d.inv_det_id')
@@ -87,11 +88,25 @@ test('compare: clean after a migration; changes made behind its back are reporte
       return subs.length === 1 && subs[0]!.plan_cd === 'STRM_STD_M' && Number(subs[0]!.status_cd) === 1;
     });
     await db.updateTable('subscription').set({ plan_cd: 'STRM_PRE_M' }).where('acct_id', '=', await acct(planMember)).execute();
-    // 4. A member removed.
-    const goneMember = rest2.filter((m) => m !== planMember).at(-1)!;
+    // 4. A paid invoice put back to open.
+    const rest3 = rest2.filter((m) => m !== planMember);
+    const reopenedMember = await pick(rest3, async (a) => !!(await db.selectFrom('invoice_header').select('inv_id').where('acct_id', '=', a).where('status_cd', '=', 'P').where('inv_dt', '>=', recent).executeTakeFirst()));
+    const paid = await db.selectFrom('invoice_header').select('inv_id').where('acct_id', '=', await acct(reopenedMember)).where('status_cd', '=', 'P').where('inv_dt', '>=', recent).orderBy('inv_id').executeTakeFirstOrThrow();
+    await db.updateTable('invoice_header').set({ status_cd: 'O' }).where('inv_id', '=', paid.inv_id).execute();
+    // 5. A promotion granted on a live subscription.
+    const rest4 = rest3.filter((m) => m !== reopenedMember);
+    const promoMember = await pick(rest4, async (a) => {
+      const subs = await db.selectFrom('subscription').select(['sub_id', 'status_cd']).where('acct_id', '=', a).execute();
+      const running = await db.selectFrom('promotion_redemption').select('redemption_id').where('sub_id', 'in', subs.map((x) => x.sub_id)).executeTakeFirst();
+      return subs.length === 1 && Number(subs[0]!.status_cd) === 1 && !running;
+    });
+    const promo = await db.selectFrom('promotion').select('promo_id').where('pct_off', 'is not', null).orderBy('promo_id').executeTakeFirstOrThrow();
+    const sub = await db.selectFrom('subscription').select('sub_id').where('acct_id', '=', await acct(promoMember)).executeTakeFirstOrThrow();
+    await db.insertInto('promotion_redemption').values({ redemption_id: (await max('promotion_redemption', 'redemption_id')), promo_id: promo.promo_id, sub_id: sub.sub_id, redeemed_yyyymmdd: '20261120', cycles_left: 3 }).execute();
+    // 6. A member removed.
+    const goneMember = rest4.filter((m) => m !== promoMember).at(-1)!;
     await db.deleteFrom('customer').where('acct_no', '=', goneMember).execute();
-    // 5. A new member.
-    const max = async (table: 'customer' | 'account' | 'payment_method' | 'subscription' | 'customer_email', col: string) => Number((await db.selectFrom(table).select(sql<number>`max(${sql.ref(col)})`.as('m')).executeTakeFirstOrThrow()).m) + 1;
+    // 7. A new member.
     const custId = await max('customer', 'cust_id');
     const acctId = await max('account', 'acct_id');
     const stamp = '2026-11-20 10:00:00';
@@ -103,7 +118,7 @@ test('compare: clean after a migration; changes made behind its back are reporte
       sub_id: await max('subscription', 'sub_id'), acct_id: acctId, plan_cd: 'STRM_STD_M', status_cd: 1, start_dt: '2026-11-20 00:00:00', paid_thru_dt: '2026-12-20 00:00:00',
       next_bill_dt: '2026-12-20 00:00:00', cancel_eop_flg: 'N', price_override_amt: null, updated_dt: stamp,
     }).execute();
-    return { detailMember, paymentMember, planMember, goneMember };
+    return { detailMember, paymentMember, planMember, reopenedMember, promoMember, goneMember };
   });
 
   const second = tally(['compare', '--source', 'legacy', '--from', url, '--country', 'US', '--out', join(out, 'second')], env);
@@ -112,9 +127,11 @@ test('compare: clean after a migration; changes made behind its back are reporte
   assert.deepEqual(found[changed.detailMember], ['differs:invoices.repaired']);
   assert.deepEqual(found[changed.paymentMember], ['differs:payments.amount', 'differs:payments.count']);
   assert.ok(found[changed.planMember]?.includes('differs:subscriptions.1.plan'), JSON.stringify(found[changed.planMember]));
+  assert.deepEqual(found[changed.reopenedMember], ['differs:invoices.unpaid']);
+  assert.deepEqual(found[changed.promoMember], ['differs:subscriptions.1.discount_cycles_left']);
   assert.deepEqual(found[changed.goneMember], ['extra']);
   assert.deepEqual(found.A999999999, ['missing']);
-  assert.deepEqual(Object.keys(found).sort(), [changed.detailMember, changed.paymentMember, changed.planMember, changed.goneMember, 'A999999999'].sort(), 'exactly those members');
+  assert.deepEqual(Object.keys(found).sort(), [changed.detailMember, changed.paymentMember, changed.planMember, changed.reopenedMember, changed.promoMember, changed.goneMember, 'A999999999'].sort(), 'exactly those members');
 
   // The Parquet copy holds the same rows.
   const duck = await DuckDBInstance.create(':memory:');
@@ -130,7 +147,7 @@ test('compare: clean after a migration; changes made behind its back are reporte
   assert.equal(line.mode, 'members');
   assert.equal(line.removed, 1);
   assert.equal(line.counts.loaded, 1, 'the new member');
-  assert.equal(line.counts.replaced, 3);
+  assert.equal(line.counts.replaced, 5);
   const third = tally(['compare', '--source', 'legacy', '--from', url, '--country', 'US', '--out', join(out, 'third')], env);
   assert.equal(third.status, 0, third.stdout + third.stderr);
   assert.deepEqual(byMember(readReport(join(out, 'third'))), {});

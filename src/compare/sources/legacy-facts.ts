@@ -53,10 +53,22 @@ function minor(tenThousandths: unknown, digits: number): number | string {
   return v % factor === 0 ? v / factor : (v / 10_000).toFixed(4);
 }
 
+// Minutes from the legacy's wall clock to a zone's, by zone and hour: offsets change on the hour, so one
+// Temporal conversion an hour serves every timestamp in it (a country's history is millions of them).
+const shifts = new Map<string, number>();
+
 /** The calendar date in `zone` of a legacy timestamp (Los Angeles wall-clock time, no zone stored). */
 function dateIn(timestamp: string, zone: string): string {
-  const at = Temporal.PlainDateTime.from(timestamp.replace(' ', 'T')).toZonedDateTime('America/Los_Angeles', { disambiguation: 'compatible' });
-  return at.withTimeZone(zone).toPlainDate().toString();
+  const hour = `${zone}|${timestamp.slice(0, 13)}`;
+  let shift = shifts.get(hour);
+  if (shift === undefined) {
+    const at = Temporal.PlainDateTime.from(`${timestamp.slice(0, 13).replace(' ', 'T')}:00`).toZonedDateTime('America/Los_Angeles', { disambiguation: 'compatible' });
+    shift = (at.withTimeZone(zone).offsetNanoseconds - at.offsetNanoseconds) / 60e9;
+    shifts.set(hour, shift);
+  }
+  const minutes = Number(timestamp.slice(11, 13) || 0) * 60 + Number(timestamp.slice(14, 16) || 0) + shift;
+  const midnight = Date.UTC(Number(timestamp.slice(0, 4)), Number(timestamp.slice(5, 7)) - 1, Number(timestamp.slice(8, 10)));
+  return new Date(midnight + Math.floor(minutes / 1440) * 86_400_000).toISOString().slice(0, 10);
 }
 
 export interface LegacyFacts {
@@ -114,7 +126,7 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
       const acctIds = accounts.map((a) => Number(a.acct_id));
       const olderOpen = (await chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').select('h.inv_id').where('h.acct_id', 'in', ids)
         .where(sql<SqlBool>`h.inv_dt < ${sql.lit(read)}`).where('h.status_cd', 'in', openInvoiceCodes).execute())).map((r) => Number(r.inv_id));
-      const [methods, subs, history, invoiceCounts, invoices, payments, lastOfPlan, lastWithoutLines, gifts, memos] = await inTurn(
+      const [methods, subs, history, invoiceCounts, invoices, payments, lastOfPlan, lastWithoutLines, redemptions, gifts, memos] = await inTurn(
         () => chunked(acctIds, (ids) => db.selectFrom('payment_method').select(['acct_id', 'pm_id', 'token', 'status_cd', 'deleted_flg', 'created_dt']).where('acct_id', 'in', ids).orderBy('pm_id').execute()),
         () => chunked(acctIds, (ids) => db.selectFrom('subscription').select(['acct_id', 'sub_id', 'plan_cd', 'status_cd', 'start_dt', 'paid_thru_dt', 'next_bill_dt', 'cancel_eop_flg', 'updated_dt'])
           .where('acct_id', 'in', ids).orderBy('sub_id').execute()),
@@ -124,6 +136,8 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
         () => inWindow(acctIds, olderOpen, (ids, part) => db.selectFrom('invoice_header as h').where(part)
           .select((eb) => ['h.acct_id', bucket('h').as('bucket'), edgeId('h').as('edge'), eb.fn.countAll<number>().as('n'), eb.fn.sum(tenK('h.total_amt')).as('total'),
             eb.fn.sum(tenK('h.tax_amt')).as('tax'), eb.fn.max('h.inv_dt').as('last'),
+            eb.fn.sum(sql<number>`case when h.status_cd = 'V' then 1 else 0 end`).as('void'),
+            eb.fn.sum(sql<number>`case when h.status_cd in (${sql.join(openInvoiceCodes.map((c) => sql.lit(c)))}) then 1 else 0 end`).as('unpaid'),
             // Detail lines missing, or not adding up to the header: the invoice is carried over repaired.
             eb.fn.sum(sql<number>`case when (select sum(round(d.amount * 10000)) from invoice_detail d where d.inv_id = h.inv_id) = round(h.subtotal_amt * 10000)
               and (select sum(round(d.discount_amt * 10000)) from invoice_detail d where d.inv_id = h.inv_id) = round(h.discount_amt * 10000) then 0 else 1 end`).as('repaired')])
@@ -146,6 +160,10 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
         () => inWindow(acctIds, olderOpen, (ids, part) => db.selectFrom('invoice_header as h').where(part).select((eb) => ['h.acct_id', eb.fn.max('h.inv_id').as('inv_id')])
           .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V')
           .where((eb) => eb.not(eb.exists(eb.selectFrom('invoice_detail as d').select('d.inv_id').whereRef('d.inv_id', '=', 'h.inv_id')))).groupBy('h.acct_id').execute()),
+        // A running promotion: the subscription's first redemption with cycles left, if its promotion takes anything off.
+        () => chunked(acctIds, (ids) => db.selectFrom('promotion_redemption as r').innerJoin('subscription as s', 's.sub_id', 'r.sub_id')
+          .leftJoin('promotion as p', 'p.promo_id', 'r.promo_id').select(['s.acct_id', 'r.sub_id', 'r.cycles_left', 'p.pct_off', 'p.amt_off'])
+          .where('s.acct_id', 'in', ids).where('r.cycles_left', '>', 0).orderBy('r.redemption_id').execute()),
         () => chunked(acctIds, (ids) => db.selectFrom('gift_card_txn')
           .select((eb) => ['acct_id', eb.fn.sum(sql<number>`case when txn_type = 'RDM' then round(amount * 10000) else -round(amount * 10000) end`).as('balance'), eb.fn.max('txn_dt').as('last')])
           .where('acct_id', 'in', ids).groupBy('acct_id').execute()),
@@ -161,7 +179,7 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
       const accountsOf = byKey(accounts, (a) => a.cust_id);
       const per = <R extends { acct_id: unknown }>(rows: R[]) => byKey(rows, (r) => r.acct_id);
       const g = { methods: per(methods), subs: per(subs), history: per(history), invoiceCounts: per(invoiceCounts), invoices: per(invoices), payments: per(payments),
-        lastOfPlan: per(lastOfPlan), lastWithoutLines: per(lastWithoutLines), gifts: per(gifts), memos: per(memos) };
+        lastOfPlan: per(lastOfPlan), lastWithoutLines: per(lastWithoutLines), redemptions: per(redemptions), gifts: per(gifts), memos: per(memos) };
       return customers.map((c): SourceMember => {
         const accts = accountsOf.get(Number(c.cust_id)) ?? [];
         const all = <R>(m: Map<number, R[]>) => accts.flatMap((a) => m.get(Number(a.acct_id)) ?? []);
@@ -179,7 +197,7 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
 
         // Invoices in the window: the 'in' bucket whole, an 'edge' invoice when its date in the member's zone is on or after the horizon.
         const invoicesAll = all(g.invoiceCounts).reduce((n, r) => n + num(r.n), 0);
-        const base = { n: 0, total: 0, tax: 0, repaired: 0, cap_n: 0, cap: 0, declined: 0, ref_n: 0, ref: 0, chb_n: 0, chb: 0 };
+        const base = { n: 0, total: 0, tax: 0, repaired: 0, void: 0, unpaid: 0, cap_n: 0, cap: 0, declined: 0, ref_n: 0, ref: 0, chb_n: 0, chb: 0 };
         const edges = new Map<number, typeof base & { on: string | null }>();
         const edge = (id: unknown) => {
           let e = edges.get(Number(id));
@@ -190,12 +208,16 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
           for (const k of keys) target[k] += num(from[k]);
         };
         const sums = { ...base };
+        let inLast: string | null = null;
         for (const b of all(g.invoices)) {
           if (b.bucket !== 'out') mark = later(mark, b.last);
-          if (b.bucket === 'in') into(sums, b, ['n', 'total', 'tax', 'repaired']);
+          if (b.bucket === 'in') {
+            into(sums, b, ['n', 'total', 'tax', 'repaired', 'void', 'unpaid']);
+            if (!inLast || String(b.last) > inLast) inLast = String(b.last);
+          }
           if (b.bucket === 'edge') {
             const e = edge(b.edge);
-            into(e, b, ['n', 'total', 'tax', 'repaired']);
+            into(e, b, ['n', 'total', 'tax', 'repaired', 'void', 'unpaid']);
             e.on = zone ? dateIn(String(b.last), zone) : null;
           }
         }
@@ -213,11 +235,18 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
           const lastInvoice = Math.max(0, ...all(g.lastOfPlan).filter((r) => r.plan_cd === s.plan_cd).map((r) => Number(r.inv_id)), ...(single ? all(g.lastWithoutLines).map((r) => Number(r.inv_id)) : []));
           const billedTo = periodTo.get(lastInvoice) ?? null;
           if (billedTo && through && billedTo > through) through = billedTo;
-          return { plan: window.plans.get(s.plan_cd) ?? `(unmapped ${s.plan_cd})`, status, paidThrough: status === 'cancelled' ? null : through, cancelAtPeriodEnd: s.cancel_eop_flg === 'Y' };
+          const redemption = all(g.redemptions).find((r) => Number(r.sub_id) === Number(s.sub_id));
+          const discountCyclesLeft = redemption && (redemption.pct_off !== null || redemption.amt_off !== null) ? Number(redemption.cycles_left) : null;
+          return { plan: window.plans.get(s.plan_cd) ?? `(unmapped ${s.plan_cd})`, status, paidThrough: status === 'cancelled' ? null : through, cancelAtPeriodEnd: s.cancel_eop_flg === 'Y', discountCyclesLeft };
         });
         const since = (horizon: string): MemberFacts => {
           const t = { ...sums };
-          for (const e of edges.values()) if (e.on !== null && e.on >= horizon) into(t, e, Object.keys(base) as (keyof typeof base)[]);
+          let lastIssuedOn = inLast && zone ? dateIn(inLast, zone) : null;
+          for (const e of edges.values()) {
+            if (e.on === null || e.on < horizon) continue;
+            into(t, e, Object.keys(base) as (keyof typeof base)[]);
+            if (!lastIssuedOn || e.on > lastIssuedOn) lastIssuedOn = e.on;
+          }
           return {
             member: c.acct_no,
             email: (email?.email_addr ?? '').trim().toLowerCase() || null,
@@ -226,7 +255,7 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
             paymentToken: card?.token ?? null,
             giftCardBalance: minor(all(g.gifts).reduce((s, x) => s + num(x.balance), 0), digits),
             creditBalance: minor(all(g.memos).reduce((s, x) => s + num(x.balance), 0), digits),
-            invoicesAll, invoices: t.n, invoicesTotal: minor(t.total, digits), invoicesTax: minor(t.tax, digits), invoicesRepaired: t.repaired,
+            invoicesAll, invoices: t.n, invoicesTotal: minor(t.total, digits), invoicesTax: minor(t.tax, digits), invoicesRepaired: t.repaired, invoicesVoid: t.void, invoicesUnpaid: t.unpaid, lastIssuedOn,
             payments: t.cap_n, paymentsAmount: minor(t.cap, digits), declines: t.declined,
             refunds: t.ref_n, refundsAmount: minor(t.ref, digits), chargebacks: t.chb_n, chargebacksAmount: minor(t.chb, digits),
             subscriptions,
