@@ -67,6 +67,7 @@ const usage = `usage: tally <command> [options]
                                      exit 0 clean, 1 differences, 2 error; report.jsonl, report.parquet, summary.json in DIR
   compare tables --left URL --right URL --table T [--key COLS] [--columns COLS]
                                      two copies of a table on any two engines by checksum bisection: inserted, updated, deleted keys
+  members show ID [--json]           the customer-service view of one member (--json: the body of GET /v1/cs/members/{id})
   export --country XX --to DIR [--from URL]
                                      the country's legacy tables, Tally's member and ledger tables and its latest compare report, as Parquet
   query DIR "SQL" [--format table|csv|json]
@@ -466,6 +467,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       const { compareCommand } = await import('./compare.ts');
       return compareCommand(rest, values, (message) => new UsageError(message));
+    }
+    case 'members': {
+      const { membersCommand } = await import('./members.ts');
+      return membersCommand(rest, values, (message) => new UsageError(message));
     }
     case 'export': {
       const { exportCommand } = await import('./export.ts');

@@ -6,13 +6,13 @@ import { localDate } from '../../domain/calendar.ts';
 import { InvalidInput, NotFound } from '../../domain/errors.ts';
 import { assertSameCurrency, type Member } from '../../domain/member.ts';
 import * as ops from '../../operations/member-operations.ts';
-import { invoiceByNumber, memberInvoices } from '../../store/ledger.ts';
+import { invoiceByNumber } from '../../store/ledger.ts';
 import { loadMember } from '../../store/members.ts';
-import { auditTrail } from '../audit.ts';
 import { requestScopedId } from '../idempotency.ts';
 import type { ApiContext } from '../context.ts';
 import { CreditBody, errors, MemberParams, RefundBody } from '../schemas.ts';
-import { invoiceView, memberView } from '../views.ts';
+import { memberRecord } from '../member-record.ts';
+import { memberView } from '../views.ts';
 
 type Params = Static<typeof MemberParams>;
 const tags = ['customer service'];
@@ -43,19 +43,9 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
     },
   }, async (req) => {
     const { id } = req.params as Params;
-    const m = await loadMember(members, id);
-    if (!m) throw new NotFound('id', `unknown member "${id}"`);
-    const [invoices, attempts, payments, refunds, chargebacks, credits, giftCards, audit] = await Promise.all([
-      memberInvoices(db, id),
-      db.selectFrom('payment_attempts').selectAll().where('member_id', '=', id).orderBy('invoice_id').orderBy('attempt_no').execute(),
-      db.selectFrom('payments').selectAll().where('member_id', '=', id).orderBy('paid_on').execute(),
-      db.selectFrom('refunds').selectAll().where('member_id', '=', id).orderBy('refunded_on').execute(),
-      db.selectFrom('chargebacks').selectAll().where('member_id', '=', id).orderBy('received_on').execute(),
-      db.selectFrom('credits').selectAll().where('member_id', '=', id).orderBy('granted_on').execute(),
-      db.selectFrom('gift_cards').selectAll().where('member_id', '=', id).orderBy('sold_on').execute(),
-      auditTrail(members, id),
-    ]);
-    return { member: memberView(m), invoices: invoices.map(invoiceView), attempts, payments, refunds, chargebacks, credits, giftCards, audit };
+    const record = await memberRecord(api.svc, id);
+    if (!record) throw new NotFound('id', `unknown member "${id}"`);
+    return record;
   });
 
   app.get('/v1/cs/search', {
