@@ -10,6 +10,7 @@ import {
   buildLegacyApi, createLegacyApiKey, dec4, legacyMinorUnits, openLegacy, runLegacyDay, seedLegacy, type LegacyDb,
 } from '../../src/legacy/index.ts';
 import { referenceLegacyPlans } from '../../src/migration/plan-mapping.ts';
+import { openStore } from '../../src/store/connect.ts';
 import { testApi } from '../support/api.ts';
 import { freshStoreUrl } from '../support/engine.ts';
 
@@ -360,10 +361,15 @@ test('tally legacy keys create prints a working secret once; legacy serve refuse
     assert.match(r.stderr, message);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
-  const empty = await freshStoreUrl();
-  const r = run('serve', '--url', empty, '--port', '0');
+  // A database that is not the legacy's (Tally's own store) is named by what it lacks; a missing file is said so.
+  const notLegacy = await freshStoreUrl();
+  await (await openStore(notLegacy)).close();
+  const r = run('serve', '--url', notLegacy, '--port', '0');
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /not the legacy schema: it has no table country/);
+  const missing = run('serve', '--url', 'sqlite:/nonexistent/legacy.db', '--port', '0');
+  assert.equal(missing.status, 2, missing.stderr);
+  assert.equal(missing.stderr, 'tally: --url: there is no legacy database at /nonexistent/legacy.db\n');
 
   // The real command: it says where it listens, answers with the printed key, and stops cleanly on SIGTERM.
   const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'legacy', 'serve', '--url', url], { env: { ...process.env, TALLY_LEGACY_PORT: '0' } });
