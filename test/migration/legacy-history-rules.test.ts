@@ -125,6 +125,8 @@ test('what cannot be carried over exactly quarantines the member, with the rows 
     [['payment-on-void-invoice', [{ table: 'invoice_header', key: 10 }, { table: 'payment_txn', key: 101 }]]]);
   assert.deepEqual(reasons({ invoices: [], details: [], payments: [txn(102, 999, 'CAP', '9.9900', '00', '2026-11-15 03:00:00')] }), [['orphan-payment', [{ table: 'payment_txn', key: 102 }]]]);
   assert.deepEqual(reasons({ invoices: [header(8, '2026-10-09 22:30:00', 'P', { subtotal_amt: '13.9950' })], details: [], payments: [] }), [['amount-does-not-fit', [{ table: 'invoice_header', key: 8 }]]]);
+  // The same amount in two columns of one header is one reason, not two.
+  assert.deepEqual(reasons({ invoices: [header(8, '2026-10-09 22:30:00', 'P', { subtotal_amt: '13.9950', total_amt: '13.9950' })], details: [], payments: [] }), [['amount-does-not-fit', [{ table: 'invoice_header', key: 8 }]]]);
   assert.deepEqual(reasons({ invoices: [header(8, '2026-10-09 22:30:00', 'P', { total_amt: '15.0000' })], details: [], payments: [] }), [['invoice-does-not-add-up', [{ table: 'invoice_header', key: 8 }]]]);
   assert.deepEqual(reasons({ invoices: [header(8, '2026-10-09 22:30:00', 'X')], details: [], payments: [] }), [['unknown-status', [{ table: 'invoice_header', key: 8 }]]]);
 });

@@ -8,7 +8,7 @@ import { dec4, type Dec4, type LegacySchema } from '../../legacy/index.ts';
 import type { ChargebackRow, CreditRow, GiftCardRow, PaymentAttemptRow, PaymentRow, RefundRow } from '../../store/schema.ts';
 import type { PlanMapping } from '../plan-mapping.ts';
 import type { LegacyMember } from '../sources/legacy-source.ts';
-import { minorUnits, type QuarantineReason } from './legacy-member.ts';
+import { distinctReasons, minorUnits, type QuarantineReason } from './legacy-member.ts';
 import { legacyDate, legacyInstantDate } from './legacy-time.ts';
 
 /**
@@ -235,5 +235,5 @@ export function transformLegacyHistory(m: LegacyMember, member: Member, ctx: His
   for (const memo of m.creditMemos) {
     out.credits.push({ id: `legacy-memo:${memo.memo_id}`, member_id: member.id, amount: money(dec4(memo.amount), 'credit_memo', Number(memo.memo_id)), currency, reason: memo.reason_txt ?? 'credit memo from the legacy system', granted_on: legacyInstantDate(memo.issued_dt, timezone) });
   }
-  return problems.length ? { quarantine: problems } : { history: out };
+  return problems.length ? { quarantine: distinctReasons(problems) } : { history: out };
 }

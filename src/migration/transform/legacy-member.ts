@@ -28,6 +28,17 @@ export interface QuarantineReason {
   source: { table: string; key: number | string }[];
 }
 
+/** Each reason once: a header with several amounts a currency cannot hold says so once, not once per amount. */
+export function distinctReasons(reasons: QuarantineReason[]): QuarantineReason[] {
+  const seen = new Set<string>();
+  return reasons.filter((r) => {
+    const key = JSON.stringify(r);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 export type MemberTransform = { member: Member; quarantine?: undefined } | { member?: undefined; quarantine: QuarantineReason[] };
 
 export interface TransformContext {
@@ -183,5 +194,5 @@ export function transformLegacyMember(m: LegacyMember, ctx: TransformContext): M
     invoiceCount: 0,
     subscriptions,
   };
-  return problems.length ? { quarantine: problems } : { member };
+  return problems.length ? { quarantine: distinctReasons(problems) } : { member };
 }
