@@ -126,7 +126,7 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
       const acctIds = accounts.map((a) => Number(a.acct_id));
       const olderOpen = (await chunked(acctIds, (ids) => db.selectFrom('invoice_header as h').select('h.inv_id').where('h.acct_id', 'in', ids)
         .where(sql<SqlBool>`h.inv_dt < ${sql.lit(read)}`).where('h.status_cd', 'in', openInvoiceCodes).execute())).map((r) => Number(r.inv_id));
-      const [methods, subs, history, invoiceCounts, invoices, payments, lastOfPlan, lastWithoutLines, redemptions, gifts, memos] = await inTurn(
+      const [methods, subs, history, invoiceCounts, invoices, payments, lastBilled, redemptions, gifts, memos] = await inTurn(
         () => chunked(acctIds, (ids) => db.selectFrom('payment_method').select(['acct_id', 'pm_id', 'token', 'status_cd', 'deleted_flg', 'created_dt']).where('acct_id', 'in', ids).orderBy('pm_id').execute()),
         () => chunked(acctIds, (ids) => db.selectFrom('subscription').select(['acct_id', 'sub_id', 'plan_cd', 'status_cd', 'start_dt', 'paid_thru_dt', 'next_bill_dt', 'cancel_eop_flg', 'updated_dt'])
           .where('acct_id', 'in', ids).orderBy('sub_id').execute()),
@@ -153,13 +153,13 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
               eb.fn.sum(approved('CHB')).as('chb_n'), eb.fn.sum(approvedAmount('CHB')).as('chb'), eb.fn.max('t.txn_dt').as('last')])
             .where('h.acct_id', 'in', ids).groupBy(['h.acct_id', bucket('h'), edgeId('h')]).execute();
         }),
-        // The last invoice billed for each plan (its lines name the plan), and the last without lines.
-        () => inWindow(acctIds, olderOpen, (ids, part) => db.selectFrom('invoice_header as h').innerJoin('invoice_detail as d', 'd.inv_id', 'h.inv_id').where(part)
-          .select((eb) => ['h.acct_id', 'd.plan_cd', eb.fn.max('h.inv_id').as('inv_id')])
-          .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V').groupBy(['h.acct_id', 'd.plan_cd']).execute()),
-        () => inWindow(acctIds, olderOpen, (ids, part) => db.selectFrom('invoice_header as h').where(part).select((eb) => ['h.acct_id', eb.fn.max('h.inv_id').as('inv_id')])
-          .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V')
-          .where((eb) => eb.not(eb.exists(eb.selectFrom('invoice_detail as d').select('d.inv_id').whereRef('d.inv_id', '=', 'h.inv_id')))).groupBy('h.acct_id').execute()),
+        // The last invoice billed for each plan (its lines name the plan), and the last without lines, in one pass.
+        () => inWindow(acctIds, olderOpen, (ids, part) => {
+          const lineless = sql<number>`case when d.inv_id is null then 1 else 0 end`;
+          return db.selectFrom('invoice_header as h').leftJoin('invoice_detail as d', 'd.inv_id', 'h.inv_id').where(part)
+            .select((eb) => ['h.acct_id', 'd.plan_cd', lineless.as('lineless'), eb.fn.max('h.inv_id').as('inv_id')])
+            .where('h.acct_id', 'in', ids).where('h.status_cd', '<>', 'V').groupBy(['h.acct_id', 'd.plan_cd', lineless]).execute();
+        }),
         // A running promotion: the subscription's first redemption with cycles left, if its promotion takes anything off.
         () => chunked(acctIds, (ids) => db.selectFrom('promotion_redemption as r').innerJoin('subscription as s', 's.sub_id', 'r.sub_id')
           .leftJoin('promotion as p', 'p.promo_id', 'r.promo_id').select(['s.acct_id', 'r.sub_id', 'r.cycles_left', 'p.pct_off', 'p.amt_off'])
@@ -171,7 +171,7 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
           .select((eb) => ['acct_id', eb.fn.sum(sql<number>`round(amount * 10000) - round(applied_amt * 10000)`).as('balance'), eb.fn.max('issued_dt').as('last')])
           .where('acct_id', 'in', ids).groupBy('acct_id').execute()),
       );
-      const billedIds = [...new Set([...lastOfPlan, ...lastWithoutLines].map((r) => Number(r.inv_id)))];
+      const billedIds = [...new Set(lastBilled.map((r) => Number(r.inv_id)))];
       const periodTo = new Map((await chunked(billedIds, (ids) => db.selectFrom('invoice_header').select(['inv_id', 'period_to_dt']).where('inv_id', 'in', ids).execute()))
         .map((r) => [Number(r.inv_id), day(r.period_to_dt)]));
 
@@ -179,7 +179,7 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
       const accountsOf = byKey(accounts, (a) => a.cust_id);
       const per = <R extends { acct_id: unknown }>(rows: R[]) => byKey(rows, (r) => r.acct_id);
       const g = { methods: per(methods), subs: per(subs), history: per(history), invoiceCounts: per(invoiceCounts), invoices: per(invoices), payments: per(payments),
-        lastOfPlan: per(lastOfPlan), lastWithoutLines: per(lastWithoutLines), redemptions: per(redemptions), gifts: per(gifts), memos: per(memos) };
+        lastBilled: per(lastBilled), redemptions: per(redemptions), gifts: per(gifts), memos: per(memos) };
       return customers.map((c): SourceMember => {
         const accts = accountsOf.get(Number(c.cust_id)) ?? [];
         const all = <R>(m: Map<number, R[]>) => accts.flatMap((a) => m.get(Number(a.acct_id)) ?? []);
@@ -232,7 +232,7 @@ export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts 
           const status = subscriptionStatus[Number(s.status_cd)] ?? 'cancelled';
           let through = day(s.paid_thru_dt) ?? day(s.start_dt);
           if (status === 'active' || status === 'trial' || status === 'past_due') through = [through, day(s.next_bill_dt)].filter(Boolean).sort().at(-1) ?? null;
-          const lastInvoice = Math.max(0, ...all(g.lastOfPlan).filter((r) => r.plan_cd === s.plan_cd).map((r) => Number(r.inv_id)), ...(single ? all(g.lastWithoutLines).map((r) => Number(r.inv_id)) : []));
+          const lastInvoice = Math.max(0, ...all(g.lastBilled).filter((r) => (Number(r.lineless) === 1 ? single : r.plan_cd === s.plan_cd)).map((r) => Number(r.inv_id)));
           const billedTo = periodTo.get(lastInvoice) ?? null;
           if (billedTo && through && billedTo > through) through = billedTo;
           const redemption = all(g.redemptions).find((r) => Number(r.sub_id) === Number(s.sub_id));
