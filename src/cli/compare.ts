@@ -54,7 +54,7 @@ async function migrationOf(svc: Services, source: string, country: string): Prom
   return { plans, horizons, latest: horizons.get(Number(runs.at(-1)!.id)) ?? [...horizons.values()].at(-1) ?? horizonFrom(businessDate(Date.now(), configFromEnv().reportingTimeZone), 24) };
 }
 
-function printSummary(summary: Record<string, unknown>, outcome: CompareOutcome): void {
+function printSummary(summary: { source: string; country: string; seconds: number; membersPerSecond: number; reportDir: string }, outcome: CompareOutcome): void {
   const c = outcome.counts;
   const n = (v: number) => v.toLocaleString('en-US').padStart(9);
   const fields = Object.entries(c.fields).sort((a, b) => b[1] - a[1]).map(([f, k]) => `${f} ${k}`).join(', ');
@@ -73,7 +73,7 @@ function printSummary(summary: Record<string, unknown>, outcome: CompareOutcome)
   for (const [kind, rows] of shown) {
     for (const r of rows) lines.push(`  ${kind.padEnd(11)} ${r.member}  ${r.field ? `${r.field}: source ${r.source_value}, tally ${r.tally_value}` : r.detail ?? ''}`);
   }
-  lines.push(`report: ${join(String(summary.reportDir), reportFiles.jsonl)} (also ${reportFiles.parquet}, ${reportFiles.summary})`);
+  lines.push(`report: ${join(summary.reportDir, reportFiles.jsonl)} (also ${reportFiles.parquet}, ${reportFiles.summary})`);
   console.log(lines.join('\n'));
 }
 
@@ -118,22 +118,22 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
       const options = { from: from.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), horizons, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
       const log = logger(process.env.TALLY_LOG_LEVEL || 'info');
       const progress = jobProgress(log, 'compare', country, earlier?.members.length);
-      const outcome = await recordCompareRun(svc.store.db, { mode: 'members', source, country, reportDir: report.dir, options }, async () => {
-        const result = await compareMembers(svc, {
+      const { outcome, summary, runId } = await recordCompareRun(svc.store.db, { mode: 'members', source, country, reportDir: report.dir, options }, async () => {
+        const outcome = await compareMembers(svc, {
           source, country, facts, rules, report, horizonOf, pageSize: Number(pageText), onProgress: progress.tick, ...(earlier ? { members: earlier.members } : {}),
         }).finally(progress.stop);
         const seconds = (Date.now() - started.getTime()) / 1000;
         const summary = {
           source, country, ...options, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds: Number(seconds.toFixed(3)),
-          membersPerSecond: Math.round(result.counts.checked / Math.max(seconds, 0.001)), status: result.status, reportDir: report.dir, ...result.counts,
-          examples: result.examples,
+          membersPerSecond: Math.round(outcome.counts.checked / Math.max(seconds, 0.001)), status: outcome.status, reportDir: report.dir, ...outcome.counts,
+          examples: outcome.examples,
         };
         await report.finish(summary);
-        return { ...result, summary, counts: { ...result.counts } as unknown as Record<string, unknown> };
+        return { outcome, summary, status: outcome.status, counts: outcome.counts };
       });
-      log.info({ job: 'compare', country, runId: outcome.runId, status: outcome.status, ...(outcome.counts as object) }, 'compare finished');
-      if (values.json) console.log(JSON.stringify({ runId: outcome.runId, ...outcome.summary }));
-      else printSummary(outcome.summary, { status: outcome.status, counts: outcome.summary as unknown as CompareOutcome['counts'], examples: outcome.examples });
+      log.info({ job: 'compare', country, runId, status: outcome.status, ...outcome.counts }, 'compare finished');
+      if (values.json) console.log(JSON.stringify({ runId, ...summary }));
+      else printSummary(summary, outcome);
       return outcome.status === 'clean' ? 0 : 1;
     } finally {
       await legacy.close();

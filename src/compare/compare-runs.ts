@@ -24,7 +24,7 @@ export interface CompareRunRecord {
  * run that dies stays `running` until the next run of the same mode and country marks it
  * `interrupted`.
  */
-export async function recordCompareRun<T extends { status: CompareStatus; counts: Record<string, unknown> }>(
+export async function recordCompareRun<T extends { status: CompareStatus; counts: object }>(
   db: Kysely<Schema>,
   run: { mode: CompareMode; source: string; country: string; reportDir: string; options: Record<string, unknown> },
   work: () => Promise<T>,
