@@ -5,6 +5,7 @@ import { recordCompareRun } from '../compare/compare-runs.ts';
 import { compareTables, CompareTablesInputError, type CompareTablesResult } from '../compare/tables/compare-tables.ts';
 import { closeServices, type Services } from '../jobs/services.ts';
 import { configFromEnv, openServices } from '../wiring.ts';
+import { redactUrl } from '../store/engines.ts';
 
 /** Keys listed on stdout; --out writes every one of them. */
 const listedKeys = 500;
@@ -50,7 +51,7 @@ export async function compareTablesCommand(rest: string[], values: Record<string
   try {
     const svc = await openRecordStore();
     try {
-      const run = { mode: 'tables' as const, source: `${engineOf(left)}->${engineOf(right)}`, country: '', reportDir: out ? resolve(out) : '', options: { ...options, left: redact(left), right: redact(right) } };
+      const run = { mode: 'tables' as const, source: `${engineOf(left)}->${engineOf(right)}`, country: '', reportDir: out ? resolve(out) : '', options: { ...options, left: redactUrl(left), right: redactUrl(right) } };
       // The record is best-effort: a store that cannot take it never fails the compare itself.
       if (svc) await recordCompareRun(svc.store.db, run, guarded).catch((err: unknown) => { if (failure) throw failure.error; return err; });
     } finally {
@@ -79,10 +80,6 @@ async function openRecordStore(): Promise<Services | undefined> {
 
 function engineOf(url: string): string {
   return url.startsWith('sqlite:') ? 'sqlite' : /^(mysql|mariadb):/.test(url) ? 'mysql' : /^postgres/.test(url) ? 'postgres' : 'unknown';
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
 function counts(r: CompareTablesResult): Record<string, unknown> {

@@ -14,6 +14,7 @@ import { openLegacyTables } from '../migration/sources/legacy-source.ts';
 import { parsePlanMapping, referenceLegacyPlans, type PlanMapping } from '../migration/plan-mapping.ts';
 import { configFromEnv, logger, openServices } from '../wiring.ts';
 import { jobProgress } from './progress.ts';
+import { redactUrl } from '../store/engines.ts';
 
 const usageLine = 'usage: tally compare --source legacy --from URL --country XX [--members-from REPORT] [--rules FILE] [--out DIR] [--plans FILE] [--as-of D] [--horizon-months N] [--json]';
 
@@ -115,7 +116,7 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
       const reportDir = text(values, 'out') ?? defaultReportDir(country, started);
       const report = new ReportWriter(reportDir);
       const facts = legacyFacts(legacy, { horizons, plans });
-      const options = { from: from.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), horizons, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
+      const options = { from: redactUrl(from), horizons, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
       const log = logger(process.env.TALLY_LOG_LEVEL || 'info');
       const progress = jobProgress(log, 'compare', country, earlier?.members.length);
       const { outcome, summary, runId } = await recordCompareRun(svc.store.db, { mode: 'members', source, country, reportDir: report.dir, options }, async () => {

@@ -13,6 +13,7 @@ import { legacyAdapter } from '../migration/sources/legacy-adapter.ts';
 import { openLegacySource } from '../migration/sources/legacy-source.ts';
 import { logger } from '../wiring.ts';
 import { jobProgress } from './progress.ts';
+import { redactUrl } from '../store/engines.ts';
 
 function readMapping(file: string | undefined): PlanMapping {
   if (!file) return referenceLegacyPlans;
@@ -84,7 +85,7 @@ export async function migrate(svc: Services, req: MigrateRequest, emit: (line: C
       const progress = jobProgress(log(), 'migrate', country, total);
       const result = await leased(svc, country, country, () => migrateCountry(svc, adapter, {
         country, asOf: req.asOf, mode: req.mode, pageSize: req.pageSize, onProgress: progress.tick, ...(req.members ? { members: req.members } : {}),
-        options: { from: redacted(req.from), plans: req.plansFile ?? '(reference mapping)', asOf: req.asOf, horizonMonths: req.horizonMonths },
+        options: { from: redactUrl(req.from), plans: req.plansFile ?? '(reference mapping)', asOf: req.asOf, horizonMonths: req.horizonMonths },
       })).finally(progress.stop);
       svc.log.info({ job: 'migrate', ...result }, 'country migrated');
       emit(result);
@@ -100,9 +101,4 @@ export async function clear(svc: Services, countries: string[], asOf: IsoDate, e
     const progress = jobProgress(log(), 'migrate --clear', country);
     emit(await leased(svc, country, `--clear ${country}`, () => clearCountry(svc, country, asOf, { onProgress: progress.tick })).finally(progress.stop));
   }
-}
-
-/** A URL as it may be recorded: without its password. */
-function redacted(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }

@@ -4,7 +4,7 @@ import { diffMember } from './member-facts.ts';
 import type { ReportWriter } from './report-files.ts';
 import type { Difference, DifferenceKind } from './report-format.ts';
 import type { LegacyFacts, SourceMember } from './sources/legacy-facts.ts';
-import { migratedPage, quarantined, tallyFacts } from './tally-facts.ts';
+import { migratedOf, migratedPage, quarantined, tallyFacts } from './tally-facts.ts';
 
 export interface CompareMembersOptions {
   source: string;
@@ -128,8 +128,8 @@ export async function compareMembers(svc: Pick<Services, 'store' | 'memberStore'
       await comparePage(await opts.facts.byMembers(opts.country, wanted));
       const gone = wanted.filter((id) => !seen.has(id));
       if (gone.length) {
-        const migrated = await tallyFacts(svc, gone);
-        await extra(gone.filter((id) => migrated.get(id)?.migratedVersion !== null && migrated.has(id)));
+        const migrated = await migratedOf(svc.memberStore.db, opts.source, opts.country, gone);
+        await extra(gone.filter((id) => migrated.has(id)));
       }
     }
   } else {

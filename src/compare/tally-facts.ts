@@ -116,6 +116,12 @@ export async function migratedPage(db: Kysely<Schema>, source: string, country: 
   return rows.map((r) => ({ memberId: r.member_id, sourceKey: r.source_key, mark: r.source_mark, version: Number(r.member_version) }));
 }
 
+/** Which of these members this source's migration wrote into Tally for the country. */
+export async function migratedOf(db: Kysely<Schema>, source: string, country: string, ids: string[]): Promise<Set<string>> {
+  const rows = await inParts(ids, (some) => db.selectFrom('migrated_members').select('member_id').where('source', '=', source).where('country', '=', country).where('member_id', 'in', some).execute());
+  return new Set(rows.map((r) => r.member_id));
+}
+
 /** The country's quarantined source members: member id → reasons (one line). */
 export async function quarantined(db: Kysely<Schema>, source: string, country: string, ids?: string[]): Promise<Map<string, string>> {
   const rows = ids

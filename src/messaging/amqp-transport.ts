@@ -2,6 +2,7 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type GetMes
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { NotFound } from '../domain/errors.ts';
+import { redactUrl } from '../store/engines.ts';
 import type { Schema } from '../store/schema.ts';
 import { handleOnce } from './bus.ts';
 import {
@@ -37,20 +38,16 @@ const failuresHeader = 'x-tally-failures';
 const errorHeader = 'x-tally-error';
 const failedAtHeader = 'x-tally-failed-at';
 
-export function redactAmqpUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}
-
 /** Refuse a malformed TALLY_AMQP_URL before trying to connect. */
 export function checkAmqpUrl(url: string): string {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new BrokerError(`TALLY_AMQP_URL "${redactAmqpUrl(url)}" is not a URL (expected amqp://USER:PASSWORD@HOST:PORT/VHOST)`);
+    throw new BrokerError(`TALLY_AMQP_URL "${redactUrl(url)}" is not a URL (expected amqp://USER:PASSWORD@HOST:PORT/VHOST)`);
   }
-  if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') throw new BrokerError(`TALLY_AMQP_URL "${redactAmqpUrl(url)}" is not an amqp:// or amqps:// URL`);
-  if (!u.hostname) throw new BrokerError(`TALLY_AMQP_URL "${redactAmqpUrl(url)}" names no host`);
+  if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') throw new BrokerError(`TALLY_AMQP_URL "${redactUrl(url)}" is not an amqp:// or amqps:// URL`);
+  if (!u.hostname) throw new BrokerError(`TALLY_AMQP_URL "${redactUrl(url)}" names no host`);
   return url;
 }
 
@@ -195,7 +192,7 @@ export async function connectBroker(opts: BrokerOptions): Promise<Broker> {
   try {
     model = await open();
   } catch (err) {
-    throw new BrokerError(`TALLY_AMQP_URL "${redactAmqpUrl(url)}": broker unreachable (${(err as Error).message})`);
+    throw new BrokerError(`TALLY_AMQP_URL "${redactUrl(url)}": broker unreachable (${(err as Error).message})`);
   }
 
   function current(): ChannelModel {

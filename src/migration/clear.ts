@@ -30,12 +30,7 @@ export interface CountryCleared {
 export async function clearCountry(svc: Services, country: string, asOf: IsoDate, opts: { onProgress?: (done: number) => void } = {}): Promise<CountryCleared> {
   const mdb = svc.memberStore.db;
   const migrated = await mdb.selectFrom('migrated_members').select(['member_id', 'member_version', 'source']).where('country', '=', country).orderBy('member_id').execute();
-  const versions = new Map<string, number>();
-  for (let i = 0; i < migrated.length; i += 1000) {
-    const ids = migrated.slice(i, i + 1000).map((m) => m.member_id);
-    for (const r of await mdb.selectFrom('members').select(['id', 'version']).where('id', 'in', ids).execute()) versions.set(r.id, Number(r.version));
-  }
-  const touched = [...(await changedByTally(svc.store.db, migrated.map((m) => ({ memberId: m.member_id, version: Number(m.member_version) })), versions))].sort();
+  const touched = [...(await changedSinceMigration(svc, migrated))].sort();
   if (touched.length) {
     throw new InvalidInput('--clear', `${touched.length} member(s) of ${country} were changed by Tally since they were migrated (${touched.slice(0, 5).join(', ')}${touched.length > 5 ? ', …' : ''}): clearing would lose what Tally did; nothing was cleared`, country);
   }
@@ -48,6 +43,19 @@ export async function clearCountry(svc: Services, country: string, asOf: IsoDate
   const result = { country, runId, members: migrated.length, quarantined: Number(numDeletedRows), reversedMembers };
   await svc.store.db.updateTable('migration_runs').set({ status: 'finished', finished_at: new Date().toISOString(), counts: JSON.stringify(result) }).where('id', '=', runId).execute();
   return result;
+}
+
+/**
+ * Which of these migrated members Tally has changed since the migration wrote them (billed,
+ * paid, refunded, changed plan): Tally's now, so neither a clear nor a re-migration may touch them.
+ */
+export async function changedSinceMigration(svc: Services, migrated: readonly { member_id: string; member_version: number | string }[]): Promise<Set<string>> {
+  const versions = new Map<string, number>();
+  for (let i = 0; i < migrated.length; i += 1000) {
+    const ids = migrated.slice(i, i + 1000).map((m) => m.member_id);
+    for (const r of await svc.memberStore.db.selectFrom('members').select(['id', 'version']).where('id', 'in', ids).execute()) versions.set(r.id, Number(r.version));
+  }
+  return changedByTally(svc.store.db, migrated.map((m) => ({ memberId: m.member_id, version: Number(m.member_version) })), versions);
 }
 
 /**

@@ -3,8 +3,8 @@ import type { IsoDate } from '../domain/calendar.ts';
 import type { Services } from '../jobs/services.ts';
 import { insertReturningId } from '../store/bulk.ts';
 import type { Schema } from '../store/schema.ts';
-import { clearMembers } from './clear.ts';
-import { changedByTally, loadPage, noCounts, type LoadContext, type LoadCounts, type TransformOutcome } from './load.ts';
+import { changedSinceMigration, clearMembers } from './clear.ts';
+import { loadPage, noCounts, type LoadContext, type LoadCounts, type TransformOutcome } from './load.ts';
 import type { MigrationSource } from './source.ts';
 
 /** A source with what the shared extract-transform-load needs to know of its members. */
@@ -126,8 +126,7 @@ async function migrateMembers<M>(svc: Services, adapter: SourceAdapter<M>, ctx: 
     if (gone.length) {
       const migrated = await mdb.selectFrom('migrated_members').select(['member_id', 'member_version']).where('member_id', 'in', gone)
         .where('source', '=', ctx.source).where('country', '=', ctx.country).execute();
-      const versions = new Map((await mdb.selectFrom('members').select(['id', 'version']).where('id', 'in', gone).execute()).map((r) => [r.id, Number(r.version)]));
-      const touched = await changedByTally(svc.store.db, migrated.map((m) => ({ memberId: m.member_id, version: Number(m.member_version) })), versions);
+      const touched = await changedSinceMigration(svc, migrated);
       const clear = migrated.map((m) => m.member_id).filter((id) => !touched.has(id));
       counts.changedInTally += touched.size;
       if (clear.length) removed += clear.length;

@@ -8,6 +8,7 @@ import { openLegacyTables } from '../migration/sources/legacy-source.ts';
 import { exportLegacyCountry, legacyCustomerCount, type ExportedFile } from './legacy-export.ts';
 import { openParquetWriter, quoteText, type Columns } from './parquet-writer.ts';
 import { exportTallyCountry, tallyMemberCount } from './tally-export.ts';
+import { redactUrl } from '../store/engines.ts';
 
 export interface CountryExportRequest {
   country: string;
@@ -32,7 +33,6 @@ const emptyReportColumns: Columns<Difference> = {
   source: 'VARCHAR', country: 'VARCHAR', member: 'VARCHAR', kind: 'VARCHAR', field: 'VARCHAR', source_value: 'VARCHAR', tally_value: 'VARCHAR', rule: 'VARCHAR', detail: 'VARCHAR',
 };
 
-const redacted = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 
 /**
  * The legacy's URL: `--from`, else the `from` the country's latest legacy migration recorded.
@@ -119,7 +119,7 @@ function manifest(country: string, url: string, how: string, run: CompareRunReco
   return {
     country,
     exportedAt: new Date().toISOString(),
-    legacy: { url: redacted(url), from: how },
+    legacy: { url: redactUrl(url), from: how },
     compareRun: run ? { runId: run.runId, status: run.status, finishedAt: run.finishedAt, reportDir: run.reportDir } : null,
     files: files.map((f) => ({ file: f.file, view: f.file.replace(/\.parquet$/, ''), rows: f.rows, from: f.from })),
   };

@@ -53,10 +53,6 @@ export interface CompareTablesResult {
   seconds: number;
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}
-
 async function open(url: string, side: string, columns: () => ColumnShape[]): Promise<LegacyDb> {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
@@ -192,4 +188,3 @@ function tableDifference(d: RowDifference, hashed: ColumnShape[], names: string[
   return { kind: d.kind, key, columns };
 }
 
-export { redact as redactTableUrl };
