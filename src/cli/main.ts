@@ -54,15 +54,18 @@ const usage = `usage: tally <command> [options]
                                      check a country's migration: plan mapping, members ready, quarantined and why; writes nothing
   migrate --source legacy --from URL --country XX --members-from REPORT [--plans FILE] [--as-of D]
                                      re-migrate only the members of a compare report (after a fix, or a --clear of them)
+  migrate --source killbill --from URL --country XX[,YY] --plans FILE [--tenant T] [--resume | --since-last | --dry-run | --members-from REPORT]
+                                     the same from a Kill Bill database (MariaDB/MySQL or PostgreSQL): one tenant, by record id or API key
   migrate --country XX[,YY] --clear  remove exactly what the countries' migration wrote
   migrate report --country XX [--json]
                                      what a country's migration loaded, left out and quarantined, and why
+  killbill fixture --url URL         a small Kill Bill database (2 tenants, 10 accounts, every item and transaction type) to try the migration on
   catalog import FILE [--dry-run] [--reason TEXT]
                                      check a catalog (YAML or JSON) and put it in force as the next version (same content: unchanged)
   catalog export [--format yaml|json] [--version N] [--out FILE]
                                      the catalog in force (or version N; 0 is the built-in one), ready to edit and import
   catalog versions                   every stored catalog version: when, by whom, why, content hash
-  compare --source legacy --from URL --country XX [--members-from REPORT] [--rules FILE] [--out DIR] [--plans FILE]
+  compare --source legacy|killbill --from URL --country XX [--tenant T] [--members-from REPORT] [--rules FILE] [--out DIR] [--plans FILE]
                                      each member derived from the source by its own path against Tally, field by field;
                                      exit 0 clean, 1 differences, 2 error; report.jsonl, report.parquet, summary.json in DIR
   compare tables --left URL --right URL --table T [--key COLS] [--columns COLS]
@@ -157,6 +160,7 @@ export async function main(argv: string[]): Promise<number> {
       'as-of': { type: 'string' },
       source: { type: 'string' },
       from: { type: 'string' },
+      tenant: { type: 'string' },
       country: { type: 'string' },
       plans: { type: 'string' },
       'dry-run': { type: 'boolean' },
@@ -326,7 +330,7 @@ export async function main(argv: string[]): Promise<number> {
       return 'failed' in out && out.failed > 0 ? 1 : 0;
     }
     case 'migrate': {
-      const usageLine = 'usage: tally migrate --source legacy --from URL --country XX[,YY] [--plans FILE] [--resume | --since-last | --clear | --dry-run | --members-from REPORT]'
+      const usageLine = 'usage: tally migrate --source legacy|killbill --from URL --country XX[,YY] [--plans FILE] [--tenant T] [--resume | --since-last | --clear | --dry-run | --members-from REPORT]'
         + ' [--as-of D] [--horizon-months N] | tally migrate report --country XX';
       const membersFrom = option(values, 'members-from');
       const earlier = membersFrom && rest[0] !== 'report' ? await (await import('../compare/report-files.ts')).readEarlierReport(membersFrom) : undefined;
@@ -356,15 +360,15 @@ export async function main(argv: string[]): Promise<number> {
         });
       }
       const source = option(values, 'source');
-      if (source !== 'legacy') throw new UsageError(source ? `--source must be legacy, got "${source}"` : `--source is required; ${usageLine}`);
+      if (source !== 'legacy' && source !== 'killbill') throw new UsageError(source ? `--source must be legacy or killbill, got "${source}"` : `--source is required; ${usageLine}`);
       const from = option(values, 'from');
-      if (!from) throw new UsageError(`--from is required (the legacy database URL); ${usageLine}`);
+      if (!from) throw new UsageError(`--from is required (the ${source === 'killbill' ? 'Kill Bill' : 'legacy'} database URL); ${usageLine}`);
       const horizonText = option(values, 'horizon-months') ?? '24';
       const horizonMonths = Number(horizonText);
       if (!/^\d+$/.test(horizonText) || horizonMonths > 1200) throw new UsageError(`--horizon-months must be a whole number of months (0 to 1200), got "${horizonText}"`);
       const pageText = option(values, 'page-size') ?? '1000';
       if (!/^\d+$/.test(pageText) || Number(pageText) < 1 || Number(pageText) > 10_000) throw new UsageError(`--page-size must be a whole number of members from 1 to 10000, got "${pageText}"`);
-      const request = { from, countries, plansFile: option(values, 'plans'), mode: values.resume ? 'resume' as const : values['since-last'] ? 'since-last' as const : earlier ? 'members' as const : 'load' as const, asOf, horizonMonths, pageSize: Number(pageText), ...(earlier ? { members: earlier.members } : {}) };
+      const request = { source: source as 'legacy' | 'killbill', from, tenant: option(values, 'tenant'), countries, plansFile: option(values, 'plans'), mode: values.resume ? 'resume' as const : values['since-last'] ? 'since-last' as const : earlier ? 'members' as const : 'load' as const, asOf, horizonMonths, pageSize: Number(pageText), ...(earlier ? { members: earlier.members } : {}) };
       if (values['dry-run']) {
         return withServices(async (svc) => {
           for (const r of await dryRun(svc, request)) console.log(JSON.stringify(r));
@@ -458,6 +462,27 @@ export async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'killbill': {
+      const killBillUsage = 'usage: tally killbill fixture --url URL   (an empty MariaDB/MySQL or PostgreSQL database)';
+      if (rest.length !== 1 || rest[0] !== 'fixture') throw new UsageError(killBillUsage);
+      const url = option(values, 'url');
+      if (!url) throw new UsageError(`--url is required; ${killBillUsage}`);
+      // Loaded here only: Kill Bill is the other side, and no other command needs it.
+      const killbill = await import('../killbill/index.ts');
+      const kb = await killbill.openKillBill(url, '--url');
+      try {
+        const present = await killbill.liveColumns(kb.db);
+        if (present.has('accounts')) {
+          const held = await kb.db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+          if (Number(held.n)) throw new UsageError(`--url: the database already holds a Kill Bill with ${held.n} account(s); give an empty database`);
+        }
+        const fixture = await killbill.buildKillBillFixture(kb.db);
+        console.log(JSON.stringify({ engine: kb.engine, asOf: fixture.asOf, tenants: fixture.tenants.map((t) => ({ recordId: t.recordId, externalKey: t.externalKey, apiKey: t.apiKey })), accounts: fixture.accounts.length, rows: fixture.rows }));
+      } finally {
+        await kb.close();
+      }
+      return 0;
+    }
     case 'catalog':
       return catalogCommand(rest, values, (message) => new UsageError(message));
     case 'compare': {
@@ -490,7 +515,7 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     process.exitCode = await main(argv);
   } catch (err) {
-    if (err instanceof InvalidInput || err instanceof UsageError || err instanceof StoreError || err instanceof BrokerError || (err instanceof Error && err.name === 'LegacyError')) {
+    if (err instanceof InvalidInput || err instanceof UsageError || err instanceof StoreError || err instanceof BrokerError || (err instanceof Error && (err.name === 'LegacyError' || err.name === 'KillBillError'))) {
       process.stderr.write(`tally: ${err.message}\n`);
       process.exitCode = 2;
       return;

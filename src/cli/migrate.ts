@@ -6,11 +6,14 @@ import { InvalidInput } from '../domain/errors.ts';
 import { withLocks } from '../jobs/job-lock.ts';
 import type { Services } from '../jobs/services.ts';
 import { clearCountry, type CountryCleared } from '../migration/clear.ts';
-import { dryRunCountry, type CountryDryRun } from '../migration/dry-run.ts';
-import { migrateCountry, type CountryMigration, type MigrateMode } from '../migration/migrate-country.ts';
-import { checkPlanMapping, parsePlanMapping, referenceLegacyPlans, type PlanMapping } from '../migration/plan-mapping.ts';
+import { checkSourceCountry, dryRunCountry, type CountryDryRun } from '../migration/dry-run.ts';
+import { migrateCountry, type CountryMigration, type MigrateMode, type SourceAdapter } from '../migration/migrate-country.ts';
+import { parsePlanMapping, referenceLegacyPlans, type PlanMapping } from '../migration/plan-mapping.ts';
 import { legacyAdapter } from '../migration/sources/legacy-adapter.ts';
 import { openLegacySource } from '../migration/sources/legacy-source.ts';
+import { killBillAdapter } from '../migration/sources/killbill-adapter.ts';
+import { openKillBillSource } from '../migration/sources/killbill-source.ts';
+import type { MigrationSource } from '../migration/source.ts';
 import { logger } from '../wiring.ts';
 import { jobProgress } from './progress.ts';
 import { redactUrl } from '../store/engines.ts';
@@ -33,17 +36,41 @@ function leased<T>(svc: Services, country: string, what: string, work: () => Pro
   return withLocks(svc.store.db, [`migrate:${country}`], `${hostname()}:${process.pid} (tally migrate ${what})`, work);
 }
 
-/** `tally migrate --dry-run`: each country checked and counted against the catalog Tally bills with, nothing written. */
-export async function dryRun(svc: Services, req: MigrateRequest): Promise<CountryDryRun[]> {
+interface Opened {
+  source: MigrationSource<unknown>;
+  adapter: SourceAdapter<unknown>;
+  plans: PlanMapping;
+  /** What the run records of the source besides its URL. */
+  recorded: Record<string, unknown>;
+}
+
+/**
+ * The source a request names, opened, with its adapter over Tally's catalog. Kill Bill's
+ * catalog is XML outside its database, so its plan mapping is always the user's file.
+ */
+async function openSource(svc: Services, req: MigrateRequest): Promise<Opened> {
+  const catalog = svc.billing.catalog;
+  const base = { catalog, asOf: req.asOf, horizonMonths: req.horizonMonths };
+  if (req.source === 'killbill') {
+    if (!req.plansFile) throw new InvalidInput('--plans', 'is required with --source killbill: Kill Bill keeps its catalog outside its database, so say which Tally plan each Kill Bill plan becomes (plans: { <Kill Bill plan>: <Tally plan id> })');
+    const plans = readMapping(req.plansFile);
+    const source = await openKillBillSource(req.from, { tenant: req.tenant, asOf: req.asOf });
+    return { source, plans, adapter: killBillAdapter(source, { ...base, plans }) as SourceAdapter<unknown>, recorded: { tenant: source.tenant.recordId } };
+  }
+  if (req.tenant !== undefined) throw new InvalidInput('--tenant', 'is for --source killbill only (the reference legacy has no tenants)');
   const plans = readMapping(req.plansFile);
   const source = await openLegacySource(req.from);
+  return { source, plans, adapter: legacyAdapter(source, { ...base, plans, ...(await source.reference()) }) as SourceAdapter<unknown>, recorded: {} };
+}
+
+/** `tally migrate --dry-run`: each country checked and counted against the catalog Tally bills with, nothing written. */
+export async function dryRun(svc: Services, req: MigrateRequest): Promise<CountryDryRun[]> {
+  const { source, adapter, plans } = await openSource(svc, req);
   try {
-    const catalog = svc.billing.catalog;
-    const adapter = legacyAdapter(source, { catalog, plans, ...(await source.reference()), asOf: req.asOf, horizonMonths: req.horizonMonths });
     const out: CountryDryRun[] = [];
     for (const country of req.countries) {
       const progress = jobProgress(log(), 'migrate --dry-run', country);
-      out.push(await dryRunCountry(adapter, country, { catalog, plans }, { pageSize: req.pageSize, onProgress: progress.tick }).finally(progress.stop));
+      out.push(await dryRunCountry(adapter, country, { catalog: svc.billing.catalog, plans }, { pageSize: req.pageSize, onProgress: progress.tick }).finally(progress.stop));
     }
     return out;
   } finally {
@@ -52,7 +79,10 @@ export async function dryRun(svc: Services, req: MigrateRequest): Promise<Countr
 }
 
 export interface MigrateRequest {
+  source: 'legacy' | 'killbill';
   from: string;
+  /** Kill Bill: the tenant (record id, API key or external key); default the only one. */
+  tenant?: string;
   countries: string[];
   plansFile?: string;
   mode: MigrateMode;
@@ -69,23 +99,17 @@ export interface MigrateRequest {
  * each country is migrated under its lease, one JSON line each.
  */
 export async function migrate(svc: Services, req: MigrateRequest, emit: (line: CountryMigration) => void): Promise<void> {
-  const plans = readMapping(req.plansFile);
-  const source = await openLegacySource(req.from);
+  const { source, adapter, plans, recorded } = await openSource(svc, req);
   try {
     const known = await source.countries();
     const catalog = svc.billing.catalog;
-    for (const country of req.countries) {
-      const found = known.find((c) => c.country === country);
-      if (!found) throw new InvalidInput('--country', `the source has no members in "${country}" (it has ${known.map((c) => c.country).join(', ') || 'none'})`, country);
-      checkPlanMapping(plans, catalog, await source.plansInUse(country), country);
-    }
-    const adapter = legacyAdapter(source, { catalog, plans, ...(await source.reference()), asOf: req.asOf, horizonMonths: req.horizonMonths });
+    for (const country of req.countries) await checkSourceCountry(source, known, country, { catalog, plans });
     for (const country of req.countries) {
       const total = req.members?.length ?? known.find((c) => c.country === country)!.members;
       const progress = jobProgress(log(), 'migrate', country, total);
       const result = await leased(svc, country, country, () => migrateCountry(svc, adapter, {
         country, asOf: req.asOf, mode: req.mode, pageSize: req.pageSize, onProgress: progress.tick, ...(req.members ? { members: req.members } : {}),
-        options: { from: redactUrl(req.from), plans: req.plansFile ?? '(reference mapping)', asOf: req.asOf, horizonMonths: req.horizonMonths },
+        options: { from: redactUrl(req.from), ...recorded, plans: req.plansFile ?? '(reference mapping)', asOf: req.asOf, horizonMonths: req.horizonMonths },
       })).finally(progress.stop);
       svc.log.info({ job: 'migrate', ...result }, 'country migrated');
       emit(result);

@@ -5,6 +5,6 @@
 export { KillBillError, killBillEngineOf, openKillBill, type KillBillDb, type KillBillEngine } from './connect.ts';
 export { buildKillBillFixture, killBillFixtureAsOf, type KillBillFixture, type KillBillFixtureAccount } from './fixture.ts';
 export {
-  createKillBillSchema, describeMissing, killBillRequiredColumns, killBillTables,
+  createKillBillSchema, describeMissing, killBillColumns, liveColumns, killBillRequiredColumns, killBillTables,
   type Decimal, type KillBillSchema, type KillBillTable, type LocalDate, type UtcDateTime,
 } from './schema.ts';

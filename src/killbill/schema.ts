@@ -239,14 +239,9 @@ export const killBillRequiredColumns: Record<KillBillTable, (string | string[])[
   invoice_payments: ['id', 'type', 'invoice_id', 'payment_id', 'payment_date', 'amount', 'currency', 'linked_invoice_payment_id', ['status', 'success'], 'account_record_id', 'tenant_record_id'],
 };
 
-/**
- * What a live database lacks of the Kill Bill tables and columns the migration relies on,
- * as `table` or `table.column` names, in table order; empty when it has everything. Read
- * from information_schema of the connection's own database (MySQL) or schema (PostgreSQL).
- */
-export async function describeMissing(db: Kysely<KillBillSchema>): Promise<string[]> {
-  const engine = killBillEngineOf(db);
-  const where = engine === 'mysql' ? sql`table_schema = database()` : sql`table_schema = current_schema()`;
+/** The columns a live database has, per table (lower case), from information_schema of the connection's own database (MySQL) or schema (PostgreSQL). */
+export async function liveColumns(db: Kysely<KillBillSchema>): Promise<Map<string, Set<string>>> {
+  const where = killBillEngineOf(db) === 'mysql' ? sql`table_schema = database()` : sql`table_schema = current_schema()`;
   const rows = (await sql<{ t: string; c: string }>`select table_name as t, column_name as c from information_schema.columns where ${where}`.execute(db)).rows;
   const present = new Map<string, Set<string>>();
   for (const { t, c } of rows) {
@@ -254,6 +249,18 @@ export async function describeMissing(db: Kysely<KillBillSchema>): Promise<strin
     set.add(c.toLowerCase());
     present.set(t.toLowerCase(), set);
   }
+  return present;
+}
+
+/** Every column of a table as Kill Bill's current DDL has it (a live database of an older version may lack some). */
+export const killBillColumns = (table: KillBillTable): string[] => columns[table].map(([name]) => name);
+
+/**
+ * What a live database lacks of the Kill Bill tables and columns the migration relies on,
+ * as `table` or `table.column` names, in table order; empty when it has everything.
+ */
+export async function describeMissing(db: Kysely<KillBillSchema>, present?: Map<string, Set<string>>): Promise<string[]> {
+  present ??= await liveColumns(db);
   const missing: string[] = [];
   for (const table of killBillTables) {
     const have = present.get(table);

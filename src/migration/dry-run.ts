@@ -2,6 +2,7 @@ import type { CatalogIndex } from '../domain/catalog.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import { checkPlanMapping, type PlanMapping } from './plan-mapping.ts';
 import type { SourceAdapter } from './migrate-country.ts';
+import type { MigrationSource } from './source.ts';
 import type { QuarantineReason } from './transform/legacy-member.ts';
 
 /** What migrating a country would do, found without writing anything. */
@@ -22,6 +23,19 @@ export interface CountryDryRun {
  * what would load and what would be quarantined, and why. Nothing is written anywhere;
  * memory holds one page.
  */
+/**
+ * Refuse a country before anything of it is written: the source has no members there, a plan
+ * in use has no mapping (all listed), or the source's own preflight finds data Tally cannot
+ * hold at all (a currency it does not know).
+ */
+export async function checkSourceCountry<M>(source: MigrationSource<M>, known: { country: string }[], country: string, ctx: { catalog: CatalogIndex; plans: PlanMapping }): Promise<void> {
+  if (!known.some((c) => c.country === country)) {
+    throw new InvalidInput('--country', `the source has no members in "${country}" (it has ${known.map((c) => c.country).join(', ') || 'none'})`, country);
+  }
+  checkPlanMapping(ctx.plans, ctx.catalog, await source.plansInUse(country), country, source.name === 'killbill' ? 'Kill Bill' : source.name);
+  await source.preflight?.(country);
+}
+
 export async function dryRunCountry<M>(
   adapter: SourceAdapter<M>,
   country: string,
@@ -29,11 +43,7 @@ export async function dryRunCountry<M>(
   opts: { pageSize?: number; onProgress?: (done: number) => void } = {},
 ): Promise<CountryDryRun> {
   const { source } = adapter;
-  const known = await source.countries();
-  if (!known.some((c) => c.country === country)) {
-    throw new InvalidInput('--country', `the source has no members in "${country}" (it has ${known.map((c) => c.country).join(', ') || 'none'})`, country);
-  }
-  checkPlanMapping(ctx.plans, ctx.catalog, await source.plansInUse(country), country);
+  await checkSourceCountry(source, await source.countries(), country, ctx);
   const result: CountryDryRun = { country, members: 0, ready: 0, quarantined: 0, reasons: {} };
   let cursor: string | null = null;
   do {

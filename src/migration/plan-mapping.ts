@@ -45,10 +45,10 @@ export function parsePlanMapping(text: string, format: 'yaml' | 'json'): PlanMap
  * use without a mapping is listed (all of them, so one edit fixes the file), and so is every
  * mapping to a plan Tally does not have; either refuses the country before anything is written.
  */
-export function checkPlanMapping(mapping: PlanMapping, catalog: CatalogIndex, codesInUse: Iterable<string>, country: string): void {
+export function checkPlanMapping(mapping: PlanMapping, catalog: CatalogIndex, codesInUse: Iterable<string>, country: string, sourceName = 'legacy'): void {
   const unmapped = [...new Set(codesInUse)].filter((c) => !mapping.has(c)).sort();
   if (unmapped.length) {
-    throw new InvalidInput('plans', `legacy plans in use in ${country} without a mapping: ${unmapped.join(', ')}; add them to the mapping (nothing of ${country} was written)`, unmapped);
+    throw new InvalidInput('plans', `${sourceName} plans in use in ${country} without a mapping: ${unmapped.join(', ')}; add them to the mapping (nothing of ${country} was written)`, unmapped);
   }
   const unknown = [...mapping].filter(([, plan]) => !catalog.hasPlan(plan));
   if (unknown.length) {

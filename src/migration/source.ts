@@ -30,5 +30,10 @@ export interface MigrationSource<Member> {
   members(country: string, memberIds: string[], opts?: PageOptions): Promise<Member[]>;
   /** The source's plan codes used by a country's members: each needs a mapping before anything of the country is written. */
   plansInUse(country: string): Promise<string[]>;
+  /**
+   * What must hold of a country's data before anything of it is written, beyond the plan
+   * mapping (a currency Tally does not know, say): thrown as one line naming it.
+   */
+  preflight?(country: string): Promise<void>;
   close(): Promise<void>;
 }

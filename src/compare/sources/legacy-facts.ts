@@ -6,34 +6,10 @@ import { groupBy as byKey, inChunks, inSnapshot, inTurn } from '../../migration/
 /** Keys per query: a page's accounts in one IN list, within every engine's bound on parameters. */
 const chunked = <T, R>(ids: T[], read: (part: T[]) => Promise<R[]>) => inChunks(ids, read, 2000);
 import type { MemberFacts, SubscriptionFacts } from '../member-facts.ts';
+import type { FactsWindow, LegacyFacts, SourceMember } from './source-facts.ts';
 
-/**
- * The reference legacy's members as the comparator sees them: each derived from the legacy
- * tables by set-based SQL aggregates per account (counts and sums computed in the database
- * in exact ten-thousandths), not by the migration's extract or transform. The rules it
- * applies are the legacy's, written down here a second time on purpose: where this reading
- * and the migration's disagree, one of them is wrong, and the report says where.
- */
-export interface SourceMember {
-  /** The member as of the latest horizon of the window. */
-  facts: MemberFacts;
-  /** The member with the history window starting at `horizon` (an ISO date within the window's range): the one it was migrated with. */
-  since(horizon: string): MemberFacts;
-  /** The source's key for the member (the customer id). */
-  sourceKey: string;
-  /** The latest change time among the rows a migration reads, in the legacy's own clock and format. */
-  mark: string;
-}
-
-export interface FactsWindow {
-  /**
-   * The first day of the hot history a migration kept, earliest and latest over the members
-   * compared: a `--since-last` run on a later day moves it for the members it reloads only.
-   */
-  horizons: { earliest: string; latest: string };
-  /** Legacy plan code → Tally plan id. */
-  plans: ReadonlyMap<string, string>;
-}
+// The comparator's source interface lives in source-facts.ts; these names stay importable from here.
+export type { FactsWindow, LegacyFacts, SourceFacts, SourceMember } from './source-facts.ts';
 
 type Db = LegacyDb['db'];
 
@@ -71,15 +47,13 @@ function dateIn(timestamp: string, zone: string): string {
   return new Date(midnight + Math.floor(minutes / 1440) * 86_400_000).toISOString().slice(0, 10);
 }
 
-export interface LegacyFacts {
-  /** Members of a country after `cursor` (a customer id), in customer order. */
-  page(country: string, cursor: string | null, limit: number): Promise<{ members: SourceMember[]; cursor: string | null }>;
-  /** The members of a country with these member ids (account numbers); ids not found are left out. */
-  byMembers(country: string, members: string[]): Promise<SourceMember[]>;
-  /** Countries with customers, however the legacy spelled them. */
-  countries(): Promise<string[]>;
-}
-
+/**
+ * The reference legacy's members as the comparator sees them: each derived from the legacy
+ * tables by set-based SQL aggregates per account (counts and sums computed in the database
+ * in exact ten-thousandths), not by the migration's extract or transform. The rules it
+ * applies are the legacy's, written down here a second time on purpose: where this reading
+ * and the migration's disagree, one of them is wrong, and the report says where.
+ */
 export function legacyFacts(legacy: LegacyDb, window: FactsWindow): LegacyFacts {
   const { db } = legacy;
   const earliest = Temporal.PlainDate.from(window.horizons.earliest);

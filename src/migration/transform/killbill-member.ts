@@ -69,6 +69,36 @@ export function subscriptionIds(m: KillBillMember): Map<string, string> {
 // Kill Bill's entitlement user types that set the plan: a new subscription, a plan change, and
 // the two ways a subscription arrives from elsewhere (a bundle transfer, a migration into Kill Bill).
 const setsPlan = new Set(['CREATE', 'CHANGE', 'TRANSFER', 'MIGRATE_ENTITLEMENT', 'MIGRATE_BILLING']);
+type PlanEvent = Pick<KillBillMember['events'][number], 'event_type' | 'user_type' | 'plan_name' | 'effective_date' | 'record_id' | 'is_active'>;
+
+/**
+ * Of one subscription's events: the plan-setting event in force on the migration day (none
+ * while its creation is still to come) and the plan change scheduled after it, if any.
+ */
+export function planEvents<E extends PlanEvent>(events: readonly E[], asOf: IsoDate, zone: string): { current?: E; change?: E } {
+  const sorted = live(events).sort(byTime);
+  const named = (e: E) => e.event_type === 'API_USER' && !!e.plan_name;
+  const current = sorted.filter((e) => named(e) && setsPlan.has(e.user_type ?? '') && killBillLocalDate(e.effective_date, zone) <= asOf).at(-1);
+  const change = sorted.find((e) => named(e) && e.user_type === 'CHANGE' && killBillLocalDate(e.effective_date, zone) > asOf);
+  return { current, change };
+}
+
+/**
+ * The Kill Bill plans a country's subscriptions need mapped: each one's plan in force and its
+ * scheduled change. A plan only left behind in history needs none (its invoices keep its name).
+ */
+export function plansInUse(events: readonly (PlanEvent & { subscription_id: string; time_zone: string })[], asOf: IsoDate): string[] {
+  const bySubscription = new Map<string, (typeof events)[number][]>();
+  for (const e of events) bySubscription.set(e.subscription_id, [...(bySubscription.get(e.subscription_id) ?? []), e]);
+  const names = new Set<string>();
+  for (const list of bySubscription.values()) {
+    const { current, change } = planEvents(list, asOf, list[0]!.time_zone);
+    if (current) names.add(current.plan_name!);
+    if (current && change) names.add(change.plan_name!);
+  }
+  return [...names].sort();
+}
+
 /**
  * Whether billing is blocked on the migration day for a subscription: Kill Bill keeps one
  * current state per service and blockable (the latest active row effective by then; a later
@@ -146,12 +176,11 @@ export function transformKillBillMember(m: KillBillMember, ctx: KillBillContext)
     const events = live(m.events).filter((e) => e.subscription_id === s.id).sort(byTime);
     const past = events.filter((e) => local(e.effective_date) <= ctx.asOf);
     const future = events.filter((e) => local(e.effective_date) > ctx.asOf);
-    const current = past.filter((e) => e.event_type === 'API_USER' && setsPlan.has(e.user_type ?? '') && e.plan_name).at(-1);
+    const { current, change } = planEvents(events, ctx.asOf, timezone);
     // A subscription whose creation is still to come has nothing to carry yet: Kill Bill will not have billed it either.
     if (!current) continue;
     const source = [{ table: 'subscription_events', key: current.record_id }];
     const planId = mapped(current.plan_name!, source);
-    const change = future.find((e) => e.event_type === 'API_USER' && e.user_type === 'CHANGE' && e.plan_name);
     const pendingPlanId = change ? mapped(change.plan_name!, [{ table: 'subscription_events', key: change.record_id }]) : null;
     if (!planId || !ctx.catalog.hasPlan(planId)) {
       if (planId) problems.push({ reason: 'unmapped-plan', detail: `Kill Bill plan ${current.plan_name} maps to ${planId}, which Tally's catalog lacks`, source });
