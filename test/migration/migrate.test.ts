@@ -262,7 +262,7 @@ test('bad input: one line, exit 2, nothing written', async () => {
   writeFileSync(join(dir, 'few.yaml'), 'plans:\n  STRM_STD_M: standard\n');
   writeFileSync(join(dir, 'unknown.yaml'), `plans:\n${[...referenceLegacyPlans].map(([k, v]) => `  ${k}: ${k === 'STRM_STD_M' ? 'ultra' : v}`).join('\n')}\n`);
   const cases: [string[], RegExp][] = [
-    [['--source', 'oracle', '--from', url, '--country', 'US'], /^tally: --source must be legacy, got "oracle"\n$/],
+    [['--source', 'oracle', '--from', url, '--country', 'US'], /^tally: --source must be legacy or killbill, got "oracle"\n$/],
     [['--source', 'legacy', '--from', url, '--country', 'FR'], /^tally: --country: the source has no members in "FR" \(it has DE, US\)\n$/],
     [['--source', 'legacy', '--from', url, '--country', 'US,FR'], /^tally: --country: the source has no members in "FR"/],
     [['--source', 'legacy', '--from', url, '--country', 'DE,US', '--plans', join(dir, 'few.yaml')], /^tally: plans: legacy plans in use in DE without a mapping: STRM_BAS_M, STRM_PRE_M, STRM_STD_Y; add them to the mapping \(nothing of DE was written\)\n$/],
