@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { sql, type Kysely } from 'kysely';
 import { killBillFacts } from '../../src/compare/sources/killbill-facts.ts';
 import type { MemberFacts } from '../../src/compare/member-facts.ts';
 import type { SourceMember } from '../../src/compare/sources/source-facts.ts';
@@ -93,8 +94,9 @@ const expected: Record<string, Expected> = {
 
 /** The account's rows as a migration reads them (a plain select per table), for the transform's own mark. */
 async function rowsOf(kb: KillBillDb, tenant: number, recordId: number): Promise<KillBillMember> {
-  const below = <T extends 'bundles' | 'subscriptions' | 'subscription_events' | 'blocking_states' | 'invoices' | 'invoice_items' | 'invoice_payments' | 'payments' | 'payment_transactions' | 'payment_methods'>(table: T) =>
-    kb.db.selectFrom(table).selectAll().where('tenant_record_id', '=', tenant).where('account_record_id', '=', recordId).orderBy('record_id').execute();
+  // Any of the tables below the account, read alike: the rows' own types are KillBillMember's.
+  const db = kb.db as unknown as Kysely<Record<string, { tenant_record_id: number; account_record_id: number; record_id: number }>>;
+  const below = (table: string) => db.selectFrom(table).selectAll().where('tenant_record_id', '=', tenant).where('account_record_id', '=', recordId).orderBy('record_id').execute();
   return {
     account: await kb.db.selectFrom('accounts').selectAll().where('record_id', '=', recordId).executeTakeFirstOrThrow(),
     bundles: await below('bundles'), subscriptions: await below('subscriptions'), events: await below('subscription_events'), blockingStates: await below('blocking_states'),
@@ -223,6 +225,40 @@ test('Kill Bill facts: the mark moves for the account whose rows changed, and fo
     // The other tenant's same-key account is untouched.
     const [theirs] = await killBillFacts(kb, 2, window(fx.asOf)).byMembers('US', ['kb-usd-active']);
     assert.notEqual(theirs!.mark, '2026-11-29 10:00:00');
+  } finally {
+    await kb.close();
+  }
+});
+
+test('Kill Bill facts: an item adjustment of a TAX item lowers the invoice\'s tax and total, and what was overpaid becomes credit', { skip }, async () => {
+  const { kb, fx } = await fixture();
+  try {
+    const a1 = fx.accounts.find((a) => a.tenantRecordId === 1 && a.externalKey === 'kb-usd-active')!;
+    const tax = await kb.db.selectFrom('invoice_items as t').innerJoin('invoices as i', 'i.id', 't.invoice_id').selectAll('t')
+      .where('t.account_record_id', '=', a1.recordId).where('t.type', '=', 'TAX').where('i.invoice_date', '=', '2026-11-09').executeTakeFirstOrThrow();
+    // As Kill Bill writes it: the adjustment on the tax item's own invoice, and the paid invoice's excess as account credit.
+    const item = { invoice_id: tax.invoice_id, account_id: tax.account_id, child_account_id: null, bundle_id: null, subscription_id: null, product_name: null, plan_name: null, phase_name: null,
+      usage_name: null, catalog_effective_date: null, start_date: '2026-11-12', end_date: '2026-11-12', rate: null, currency: 'USD', quantity: null, item_details: null, created_by: 'test',
+      created_date: '2026-11-12 15:00:00', account_record_id: a1.recordId, tenant_record_id: 1 };
+    await kb.db.insertInto('invoice_items').values([
+      { ...item, id: 'adj-of-tax', type: 'ITEM_ADJ', description: 'Tax exempt', amount: '-0.80', linked_item_id: tax.id },
+      { ...item, id: 'cba-of-tax', type: 'CBA_ADJ', description: null, amount: '0.80', linked_item_id: null },
+    ]).execute();
+    const [m] = await killBillFacts(kb, 1, window(fx.asOf)).byMembers('US', ['kb-usd-active']);
+    assert.deepEqual({ total: m!.facts.invoicesTotal, tax: m!.facts.invoicesTax, credit: m!.facts.creditBalance, unpaid: m!.facts.invoicesUnpaid, mark: m!.mark },
+      { total: 4236, tax: 240, credit: 80, unpaid: 0, mark: '2026-11-20 14:00:00' });
+  } finally {
+    await kb.close();
+  }
+});
+
+test('Kill Bill facts: a Kill Bill older than 0.18, whose invoices have no status, committed every invoice', { skip }, async () => {
+  const { kb, fx } = await fixture();
+  try {
+    await sql`alter table invoices drop column status`.execute(kb.db);
+    const [m] = await killBillFacts(kb, 1, window(fx.asOf)).byMembers('US', ['kb-usd-active']);
+    // The fixture's DRAFT (5.00) and VOID (3.00) invoices are then issued, unpaid.
+    assert.deepEqual({ all: m!.facts.invoicesAll, total: m!.facts.invoicesTotal, unpaid: m!.facts.invoicesUnpaid }, { all: 6, total: 5116, unpaid: 2 });
   } finally {
     await kb.close();
   }

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { Temporal } from 'temporal-polyfill';
 import { currencyExponent, isCurrency } from '../../domain/money.ts';
-import type { KillBillDb } from '../../killbill/index.ts';
+import { liveColumns, type KillBillDb } from '../../killbill/index.ts';
 import { inChunks, inTurn } from '../../migration/sources/legacy-source.ts';
 import type { MemberFacts, SubscriptionFacts } from '../member-facts.ts';
 import type { FactsWindow, LegacyFacts, SourceMember } from './source-facts.ts';
@@ -192,7 +192,11 @@ export function killBillFacts(kb: KillBillDb, tenantRecordId: number, window: Fa
       order by s.account_record_id, b.record_id, s.start_date, s.record_id`.execute(db).then((r) => r.rows);
   }
 
-  function invoices(db: Db, ids: number[]): Promise<InvoiceRow[]> {
+  // Before Kill Bill 0.18 invoices had no status: every one was committed.
+  let issued: Promise<RawBuilder<unknown>> | undefined;
+  const issuedTest = () => (issued ??= liveColumns(kb.db).then((c) => (c.get('invoices')?.has('status') ? sql`i.status = 'COMMITTED'` : sql`1 = 1`)));
+
+  function invoices(db: Db, ids: number[], committed: RawBuilder<unknown>): Promise<InvoiceRow[]> {
     const scoped = (alias: string) => sql`${sql.ref(`${alias}.tenant_record_id`)} = ${tenant} and ${sql.ref(`${alias}.account_record_id`)} in (${sql.join(ids)})`;
     // What each invoice charges, owes in tax and moves in credit. An adjustment lowers the item of its own invoice it is linked to.
     const items = sql`select x.invoice_id,
@@ -226,7 +230,7 @@ export function killBillFacts(kb: KillBillDb, tenantRecordId: number, window: Fa
     const perInvoice = sql`select i.account_record_id as acct, i.invoice_date, ${total} as total, coalesce(it.tax, 0) as tax, coalesce(it.cba, 0) as cba, ${unpaid} as unpaid,
         m.pay_n, m.paid, m.declines, m.ref_n, m.refunded, m.chb_n, m.charged_back
       from invoices i left join (${items}) it on it.invoice_id = i.id left join (${movements}) m on m.invoice_id = i.id
-      where ${scoped('i')} and i.status = 'COMMITTED'`;
+      where ${scoped('i')} and ${committed}`;
     const placedIn = sql`select w.*, case when w.unpaid = 1 or w.invoice_date >= ${latest} then 0 when w.invoice_date < ${earliest} then 1 else 2 end as kind,
         case when w.unpaid = 0 and w.invoice_date >= ${earliest} and w.invoice_date < ${latest} then w.invoice_date end as edge_on
       from (${perInvoice}) w`;
@@ -237,6 +241,7 @@ export function killBillFacts(kb: KillBillDb, tenantRecordId: number, window: Fa
   }
 
   async function members(which: (db: Db) => Promise<AccountRow[]>): Promise<SourceMember[]> {
+    const committed = await issuedTest();
     return inSnapshot(kb.db, async (db) => {
       const found = await which(db);
       if (!found.length) return [];
@@ -245,7 +250,7 @@ export function killBillFacts(kb: KillBillDb, tenantRecordId: number, window: Fa
       const [markRows, subRows, invoiceRows] = await inTurn(
         () => chunked(ids, (some) => marks(db, some)),
         () => chunked(ids, (some) => subscriptions(db, some, zones)),
-        () => chunked(ids, (some) => invoices(db, some)),
+        () => chunked(ids, (some) => invoices(db, some, committed)),
       );
       const per = <R extends { acct: unknown }>(rows: R[]) => {
         const out = new Map<number, R[]>();
