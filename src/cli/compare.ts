@@ -9,14 +9,17 @@ import { recordCompareRun } from '../compare/compare-runs.ts';
 import { parseDeclaredRules, type DeclaredRule } from '../compare/declared-rules.ts';
 import { defaultReportDir, readEarlierReport, ReportWriter } from '../compare/report-files.ts';
 import { reportFiles } from '../compare/report-format.ts';
+import { killBillFacts } from '../compare/sources/killbill-facts.ts';
 import { legacyFacts } from '../compare/sources/legacy-facts.ts';
+import type { FactsWindow, LegacyFacts } from '../compare/sources/source-facts.ts';
+import { openKillBillSource } from '../migration/sources/killbill-source.ts';
 import { openLegacyTables } from '../migration/sources/legacy-source.ts';
 import { parsePlanMapping, referenceLegacyPlans, type PlanMapping } from '../migration/plan-mapping.ts';
 import { configFromEnv, logger, openServices } from '../wiring.ts';
 import { jobProgress } from './progress.ts';
 import { redactUrl } from '../store/engines.ts';
 
-const usageLine = 'usage: tally compare --source legacy --from URL --country XX [--members-from REPORT] [--rules FILE] [--out DIR] [--plans FILE] [--as-of D] [--horizon-months N] [--json]';
+const usageLine = 'usage: tally compare --source legacy|killbill --from URL --country XX [--tenant T] [--members-from REPORT] [--rules FILE] [--out DIR] [--plans FILE] [--as-of D] [--horizon-months N] [--json]';
 
 const text = (values: Record<string, unknown>, name: string): string | undefined => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
 
@@ -29,8 +32,11 @@ function readText(file: string, option: string): string {
 }
 
 interface MigrationWindow {
-  /** The latest run's options: its plan mapping is the one compared with. */
+  /** The latest run's options: its plan mapping is the one compared with, its Kill Bill tenant the one read. */
   plans?: string;
+  tenant?: number;
+  /** The latest run's as-of day: the day the source's scheduled changes are read as of. */
+  asOf?: string;
   /** Each run's first day of hot history (its as-of day less its horizon), by run id. */
   horizons: Map<number, string>;
   latest: string;
@@ -47,12 +53,16 @@ async function migrationOf(svc: Services, source: string, country: string): Prom
   if (!runs.length || (!migrated && !held)) throw new InvalidInput('--country', `${country} has not been migrated from ${source} yet (run tally migrate --source ${source} --country ${country} first)`, country);
   const horizons = new Map<number, string>();
   let plans: string | undefined;
+  let tenant: number | undefined;
+  let asOf: string | undefined;
   for (const run of runs) {
-    const o = JSON.parse(run.options) as { asOf?: string; horizonMonths?: number; plans?: string };
+    const o = JSON.parse(run.options) as { asOf?: string; horizonMonths?: number; plans?: string; tenant?: number };
     if (o.asOf) horizons.set(Number(run.id), horizonFrom(o.asOf, o.horizonMonths ?? 24));
     plans = o.plans;
+    tenant = o.tenant ?? tenant;
+    asOf = o.asOf ?? asOf;
   }
-  return { plans, horizons, latest: horizons.get(Number(runs.at(-1)!.id)) ?? [...horizons.values()].at(-1) ?? horizonFrom(businessDate(Date.now(), configFromEnv().reportingTimeZone), 24) };
+  return { plans, tenant, asOf, horizons, latest: horizons.get(Number(runs.at(-1)!.id)) ?? [...horizons.values()].at(-1) ?? horizonFrom(businessDate(Date.now(), configFromEnv().reportingTimeZone), 24) };
 }
 
 function printSummary(summary: { source: string; country: string; seconds: number; membersPerSecond: number; reportDir: string }, outcome: CompareOutcome): void {
@@ -78,11 +88,29 @@ function printSummary(summary: { source: string; country: string; seconds: numbe
   console.log(lines.join('\n'));
 }
 
-/** `tally compare --source legacy …`: exit 0 clean, 1 differences (an error is 2, see runCli). */
+interface OpenedFacts {
+  facts: LegacyFacts;
+  /** What the run records of the source besides its URL. */
+  recorded: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+async function openLegacyFacts(from: string, window: FactsWindow): Promise<OpenedFacts> {
+  const legacy = await openLegacyTables(from);
+  return { facts: legacyFacts(legacy, window), recorded: {}, close: () => legacy.close() };
+}
+
+/** Kill Bill, checked and its tenant chosen the way `tally migrate` does (by default the tenant the migration read). */
+async function openKillBillFacts(from: string, tenant: string | undefined, window: FactsWindow): Promise<OpenedFacts> {
+  const source = await openKillBillSource(from, { tenant, asOf: window.horizons.latest });
+  return { facts: killBillFacts(source.kb, source.tenant.recordId, window), recorded: { tenant: source.tenant.recordId }, close: () => source.close() };
+}
+
+/** `tally compare --source legacy|killbill …`: exit 0 clean, 1 differences (an error is 2, see runCli). */
 export async function compareCommand(rest: string[], values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
   if (rest.length) throw usageError(usageLine);
   const source = text(values, 'source');
-  if (source !== 'legacy') throw usageError(source ? `--source must be legacy, got "${source}"` : `--source is required; ${usageLine}`);
+  if (source !== 'legacy' && source !== 'killbill') throw usageError(source ? `--source must be legacy or killbill, got "${source}"` : `--source is required; ${usageLine}`);
   const from = text(values, 'from');
   if (!from) throw usageError(`--from is required (the source database URL); ${usageLine}`);
   const country = (text(values, 'country') ?? '').trim().toUpperCase();
@@ -109,14 +137,20 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
     const all = given ? [given] : [...migrated.horizons.values(), migrated.latest];
     const horizons = { earliest: all.reduce((a, b) => (a < b ? a : b)), latest: all.reduce((a, b) => (a > b ? a : b)) };
     const plansFile = text(values, 'plans') ?? (migrated.plans && migrated.plans !== '(reference mapping)' ? migrated.plans : undefined);
+    if (source === 'killbill' && !plansFile) throw new InvalidInput('--plans', 'is required with --source killbill (the mapping the migration ran with)');
     const plans: PlanMapping = plansFile ? parsePlanMapping(readText(plansFile, '--plans'), plansFile.endsWith('.json') ? 'json' : 'yaml') : referenceLegacyPlans;
-    const legacy = await openLegacyTables(from);
+    // Kill Bill's scheduled changes (a cancellation, a trial's end) are read as of the day the migration read them, or --as-of.
+    const asOf = text(values, 'as-of') ? parseIsoDate(text(values, 'as-of'), '--as-of') : migrated.asOf;
+    const window = { horizons, plans, ...(asOf ? { asOf } : {}) };
+    const opened = source === 'killbill'
+      ? await openKillBillFacts(from, text(values, 'tenant') ?? (migrated.tenant !== undefined ? String(migrated.tenant) : undefined), window)
+      : await openLegacyFacts(from, window);
     try {
       const started = new Date();
       const reportDir = text(values, 'out') ?? defaultReportDir(country, started);
       const report = new ReportWriter(reportDir);
-      const facts = legacyFacts(legacy, { horizons, plans });
-      const options = { from: redactUrl(from), horizons, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
+      const { facts } = opened;
+      const options = { from: redactUrl(from), ...opened.recorded, horizons, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
       const log = logger(process.env.TALLY_LOG_LEVEL || 'info');
       const progress = jobProgress(log, 'compare', country, earlier?.members.length);
       const { outcome, summary, runId } = await recordCompareRun(svc.store.db, { mode: 'members', source, country, reportDir: report.dir, options }, async () => {
@@ -137,7 +171,7 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
       else printSummary(summary, outcome);
       return outcome.status === 'clean' ? 0 : 1;
     } finally {
-      await legacy.close();
+      await opened.close();
     }
   } finally {
     await closeServices(svc);

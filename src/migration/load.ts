@@ -77,7 +77,10 @@ export async function deleteLedgerRows(trx: Kysely<Schema>, ids: string[]): Prom
   });
 }
 
-/** Where Tally's own rows for a member show (the migration's ids all start with `legacy-`). */
+/** How the ids and keys of rows a migration wrote start, one prefix per source (`legacy-inv:…`, `killbill-txn:…`): any other row is Tally's own. */
+const migratedKeyPrefixes = ['legacy-', 'killbill-'] as const;
+
+/** Where Tally's own rows for a member show. */
 const tallysOwn = [
   ['invoices', 'idem_key'], ['payment_attempts', 'idem_key'], ['payments', 'id'], ['refunds', 'id'], ['chargebacks', 'id'], ['credits', 'id'],
 ] as const;
@@ -93,7 +96,7 @@ export async function changedByTally(db: Kysely<Schema>, loaded: { memberId: str
   const out = new Set(loaded.filter((l) => versions.has(l.memberId) && versions.get(l.memberId) !== l.version).map((l) => l.memberId));
   await inParts(loaded.map((l) => l.memberId), async (some) => {
     for (const [table, key] of tallysOwn) {
-      const rows = await db.selectFrom(table).select('member_id').distinct().where('member_id', 'in', some).where(key, 'not like', 'legacy-%').execute();
+      const rows = await db.selectFrom(table).select('member_id').distinct().where('member_id', 'in', some).where((eb) => eb.and(migratedKeyPrefixes.map((p) => eb(key, 'not like', `${p}%`)))).execute();
       for (const r of rows) out.add(r.member_id);
     }
   });

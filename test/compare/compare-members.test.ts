@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { sql } from 'kysely';
 import { runLegacyDay } from '../../src/legacy/index.ts';
 import { openStore } from '../../src/store/connect.ts';
-import type { Difference } from '../../src/compare/report-format.ts';
+import { byMember, readReport, tally } from '../support/cli.ts';
 import { freshStoreUrl } from '../support/engine.ts';
 import { seededLegacy, withLegacy } from '../support/legacy-seed.ts';
 
@@ -21,17 +21,6 @@ const tallyAsync = (args: string[], env: Record<string, string>) => new Promise<
     (_err, stdout, stderr) => done({ status: child.exitCode, stdout, stderr }));
 });
 
-const tally = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
-  encoding: 'utf8', env: { ...process.env, TALLY_LOG_LEVEL: 'silent', ...env },
-});
-
-const readReport = (dir: string): Difference[] => readFileSync(join(dir, 'report.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Difference);
-/** Member → its kinds, for everything but the quarantine (known and listed by the migration). */
-function byMember(rows: Difference[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const r of rows) if (r.kind !== 'quarantined') out[r.member] = [...new Set([...(out[r.member] ?? []), r.field ? `${r.kind}:${r.field}` : r.kind])].sort();
-  return out;
-}
 
 async function loadedMembers(dbUrl: string): Promise<string[]> {
   const store = await openStore(dbUrl);

@@ -36,6 +36,18 @@ test('a plain month in USD: RECURRING + TAX on one line, paid by a PURCHASE; Kil
   assert.equal(history!.openReceivable, 0);
 });
 
+test('an ITEM_ADJ of a TAX item takes the tax back off the line it taxed: the invoice is settled by what was paid', () => {
+  const a = usd();
+  const inv = a.invoice('2026-11-09', [{ type: 'RECURRING', amount: '7.99', plan: 'basic-monthly', start: '2026-11-09', end: '2026-12-09' }]);
+  a.m.invoiceItems.push({ ...a.m.invoiceItems.at(-1)!, record_id: 500, id: 'tax-1', type: 'TAX', amount: '0.64', rate: null, plan_name: null, phase_name: null, subscription_id: null, bundle_id: null, description: 'Sales tax 8%', linked_item_id: inv.items[0]!, end_date: null });
+  // The tax was charged by mistake (an exempt member): 0.64 taken back, so 7.99 settles it.
+  a.m.invoiceItems.push({ ...a.m.invoiceItems.at(-1)!, record_id: 501, id: 'tax-adj-1', type: 'ITEM_ADJ', amount: '-0.64', description: 'Tax exempt', linked_item_id: 'tax-1' });
+  a.pay(inv.id, [{ type: 'PURCHASE', status: 'SUCCESS', amount: '7.99', at: '2026-11-09 14:00:00' }]);
+  const i = historyOf(a.m).history!.invoices[0]!;
+  assert.deepEqual([i.subtotal, i.tax, i.total, i.amountDue, i.charged, i.status], [799, 0, 799, 799, 799, 'paid']);
+  assert.deepEqual(i.lines.map((l) => [l.amount, l.tax, l.total]), [[799, 0, 799]]);
+});
+
 test('DRAFT and VOID invoices are skipped; COMMITTED ones are numbered by invoice date, ties by record_id', () => {
   const a = usd();
   a.invoice('2026-10-15', [{ type: 'EXTERNAL_CHARGE', amount: '3.00' }], 'VOID');

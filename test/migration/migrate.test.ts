@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { openLegacySource, type LegacyMember } from '../../src/migration/sources
 import { changeMemberPlan, refundMemberInvoice } from '../../src/operations/member-operations.ts';
 import { openStore } from '../../src/store/connect.ts';
 import { loadMember } from '../../src/store/members.ts';
+import { tally } from '../support/cli.ts';
 import { engineUnderTest, freshStoreUrl, openTestServices } from '../support/engine.ts';
 import { seededLegacy } from '../support/legacy-seed.ts';
 import { germanMember } from '../support/legacy-member.ts';
@@ -249,9 +250,6 @@ test('a migrated member is billed by Tally as if it had signed up there: its dun
   }
 });
 
-const tally = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
-  encoding: 'utf8', env: { ...process.env, TALLY_LOG_LEVEL: 'silent', ...env },
-});
 
 test('bad input: one line, exit 2, nothing written', async () => {
   const url = await seededLegacy(60, ['US', 'DE'], 5);

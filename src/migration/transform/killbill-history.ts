@@ -17,7 +17,7 @@ import { killBillLocalDate, killBillMinorUnits, subscriptionIds, transformKillBi
  *   which is kept as the invoice key `killbill-inv:<record_id>`.
  * - Charges (RECURRING, FIXED, EXTERNAL_CHARGE, USAGE) are lines; TAX goes onto the line it
  *   is linked to (else spread over the lines); an ITEM_ADJ or REPAIR_ADJ on the same invoice
- *   as its linked item lowers that line. One on another invoice (a repair after a
+ *   as its linked item lowers that line (its tax, when the item it adjusts is a TAX item). One on another invoice (a repair after a
  *   cancellation) is paired there with a CBA_ADJ: it is credit granted, not a charge.
  * - Credit: a positive CBA_ADJ is credit generated (a Tally credit row, kept whatever the
  *   horizon: the balance it makes is carried), a negative one is credit applied to its
@@ -129,16 +129,20 @@ export function transformKillBillHistory(m: KillBillMember, member: Member, ctx:
     const chargeItems = items.filter((i) => charges.has(i.type));
     const amounts = chargeItems.map((i) => money(i.amount, 'invoice_items', i.record_id));
     const index_ = new Map(chargeItems.map((i, n) => [i.id, n]));
-    for (const adj of items.filter((i) => adjustments.has(i.type))) {
-      const n = adj.linked_item_id ? index_.get(adj.linked_item_id) : undefined;
-      if (n !== undefined) amounts[n]! += money(adj.amount, 'invoice_items', adj.record_id);
-    }
+    const taxItems = items.filter((i) => i.type === 'TAX');
+    const taxLine = new Map(taxItems.map((t) => [t.id, t.linked_item_id ? index_.get(t.linked_item_id) : undefined]));
     const taxes = amounts.map(() => 0);
     let unlinkedTax = 0;
-    for (const t of items.filter((i) => i.type === 'TAX')) {
-      const n = t.linked_item_id ? index_.get(t.linked_item_id) : undefined;
-      if (n !== undefined) taxes[n]! += money(t.amount, 'invoice_items', t.record_id);
-      else unlinkedTax += money(t.amount, 'invoice_items', t.record_id);
+    const addTax = (n: number | undefined, amount: number) => {
+      if (n !== undefined) taxes[n]! += amount;
+      else unlinkedTax += amount;
+    };
+    for (const t of taxItems) addTax(taxLine.get(t.id), money(t.amount, 'invoice_items', t.record_id));
+    for (const adj of items.filter((i) => adjustments.has(i.type) && i.linked_item_id)) {
+      const n = index_.get(adj.linked_item_id!);
+      if (n !== undefined) amounts[n]! += money(adj.amount, 'invoice_items', adj.record_id);
+      // An adjustment of a TAX item takes back tax (Kill Bill lowers the invoice by it): off the tax of the line it taxed.
+      else if (taxLine.has(adj.linked_item_id!)) addTax(taxLine.get(adj.linked_item_id!), money(adj.amount, 'invoice_items', adj.record_id));
     }
     if (unlinkedTax) allocate(unlinkedTax, amounts.map((a) => Math.max(0, a))).forEach((t, n) => (taxes[n]! += t));
     const creditApplied = items.filter((i) => i.type === 'CBA_ADJ').map((i) => money(i.amount, 'invoice_items', i.record_id)).filter((a) => a < 0).reduce((s, a) => s - a, 0);

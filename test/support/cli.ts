@@ -1,0 +1,21 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Difference } from '../../src/compare/report-format.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** The `tally` command in a child process, as a user runs it (logs silenced unless `env` says otherwise). */
+export const tally = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
+  encoding: 'utf8', env: { ...process.env, TALLY_LOG_LEVEL: 'silent', ...env },
+});
+
+/** A compare report's rows. */
+export const readReport = (dir: string): Difference[] => readFileSync(join(dir, 'report.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Difference);
+
+/** Member → its kinds (and fields), for everything but the quarantine (known and listed by the migration). */
+export function byMember(rows: Difference[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const r of rows) if (r.kind !== 'quarantined') out[r.member] = [...new Set([...(out[r.member] ?? []), r.field ? `${r.kind}:${r.field}` : r.kind])].sort();
+  return out;
+}
