@@ -208,7 +208,7 @@ test('compare: bad input is one line and exit 2', async () => {
     [['--source', 'legacy', '--from', url, '--country', 'DE', '--members-from', join(out, 'us')], /^tally: --members-from: .* is a report of country US, not DE\n$/],
     [['--source', 'legacy', '--from', url, '--country', 'US', '--members-from', join(out, 'nothing')], /^tally: --members-from: .* does not exist/],
     [['--source', 'legacy', '--from', 'mysql://root@127.0.0.1:1/nothing', '--country', 'US'], /^tally: cannot reach the legacy database at mysql:\/\/root@127\.0\.0\.1:1\/nothing: /],
-    [['--source', 'oracle', '--from', url, '--country', 'US'], /^tally: --source must be legacy, got "oracle"\n$/],
+    [['--source', 'oracle', '--from', url, '--country', 'US'], /^tally: --source must be legacy or killbill, got "oracle"\n$/],
     [['--source', 'legacy', '--from', url, '--country', 'US', '--rules', join(out, 'bad-rules.yaml')], /^tally: rules\[0\]\.within: must be a whole number of minor units/],
     [['--source', 'legacy', '--from', url, '--country', 'USA'], /^tally: --country takes one ISO 3166 alpha-2 code/],
   ];
