@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Difference } from '../../src/compare/report-format.ts';
+import { openStore } from '../../src/store/connect.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -18,4 +20,26 @@ export function byMember(rows: Difference[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const r of rows) if (r.kind !== 'quarantined') out[r.member] = [...new Set([...(out[r.member] ?? []), r.field ? `${r.kind}:${r.field}` : r.kind])].sort();
   return out;
+}
+
+/**
+ * Each command is bad input: one line on stderr matching its message, exit 2, nothing on stdout;
+ * and afterwards the store at `dbUrl` holds no member, invoice, journal line or migration run.
+ */
+export async function assertRefused(cases: [args: string[], message: RegExp][], dbUrl: string): Promise<void> {
+  for (const [args, message] of cases) {
+    const r = tally(args, { TALLY_DB_URL: dbUrl });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.equal(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+  }
+  const store = await openStore(dbUrl);
+  try {
+    for (const table of ['members', 'invoices', 'journal', 'migration_runs'] as const) {
+      assert.equal(Number((await store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n), 0, table);
+    }
+  } finally {
+    await store.close();
+  }
 }
