@@ -13,6 +13,7 @@ import * as concurrency from './migrations/0006-concurrency.ts';
 import * as migration from './migrations/0007-migration.ts';
 import * as catalog from './migrations/0008-catalog.ts';
 import * as compare from './migrations/0009-compare.ts';
+import * as proxy from './migrations/0010-proxy.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   '0007-migration': migration,
   '0008-catalog': catalog,
   '0009-compare': compare,
+  '0010-proxy': proxy,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -31,6 +31,9 @@ export interface Schema {
   migration_quarantine: MigrationQuarantineRow;
   catalog_versions: CatalogVersionRow;
   compare_runs: CompareRunRow;
+  proxy_routes: ProxyRouteRow;
+  proxy_route_changes: ProxyRouteChangeRow;
+  member_directory: MemberDirectoryRow;
 }
 
 /** One `tally compare` run (see migrations/0009-compare.ts). */
@@ -386,4 +389,35 @@ export interface DeadLetterRow {
   error: string;
   attempts: number;
   failed_at: string;
+}
+
+/** Where a country's member calls go (see migrations/0010-proxy.ts). */
+export interface ProxyRouteRow {
+  country: string;
+  /** `legacy`, `frozen` or `tally`. */
+  state: string;
+  /** 0–100: the members (by a hash of their id) sent to Tally whatever the state. */
+  canary_percent: number;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface ProxyRouteChangeRow {
+  id: Generated<number>;
+  country: string;
+  from_state: string | null;
+  to_state: string;
+  canary_percent: number;
+  changed_at: string;
+  changed_by: string;
+  reason: string | null;
+}
+
+/** Member id → country, for routing a call that names only the member. */
+export interface MemberDirectoryRow {
+  member_id: string;
+  country: string;
+  /** Where the country was learnt: `legacy`, `tally` or `signup`. */
+  seen_in: string;
+  updated_at: string;
 }
