@@ -14,6 +14,7 @@ import * as migration from './migrations/0007-migration.ts';
 import * as catalog from './migrations/0008-catalog.ts';
 import * as compare from './migrations/0009-compare.ts';
 import * as proxy from './migrations/0010-proxy.ts';
+import * as backsync from './migrations/0011-backsync.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '0008-catalog': catalog,
   '0009-compare': compare,
   '0010-proxy': proxy,
+  '0011-backsync': backsync,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
