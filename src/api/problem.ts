@@ -25,7 +25,7 @@ export class HttpProblem extends Error {
 const titles: Record<number, string> = {
   400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 408: 'Request timeout',
   409: 'Conflict', 413: 'Payload too large', 415: 'Unsupported media type', 422: 'Unprocessable content', 429: 'Too many requests',
-  431: 'Request header fields too large', 500: 'Internal error', 503: 'Service unavailable',
+  431: 'Request header fields too large', 500: 'Internal error', 502: 'Bad gateway', 503: 'Service unavailable', 504: 'Gateway timeout',
 };
 
 /**

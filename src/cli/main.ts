@@ -59,6 +59,12 @@ const usage = `usage: tally <command> [options]
   migrate --country XX[,YY] --clear  remove exactly what the countries' migration wrote
   migrate report --country XX [--json]
                                      what a country's migration loaded, left out and quarantined, and why
+  proxy [--host H] [--port P]        the routing proxy in front of both member APIs: each call to the legacy or Tally by the member's country
+                                     (TALLY_PROXY_LEGACY_URL, TALLY_PROXY_TALLY_URL, TALLY_PROXY_LEGACY_KEY; port 3200)
+  proxy route XX legacy|frozen|tally [--canary P] [--reason TEXT]
+                                     where country XX's calls go (frozen: writes get 503 + Retry-After), seen by every proxy within a second
+  proxy routes [--json] · proxy directory sync [--legacy-db URL]
+                                     the route table and its recent changes · fill the member directory (member id → country) from both sides
   killbill fixture --url URL         a small Kill Bill database (2 tenants, 10 accounts, every item and transaction type) to try the migration on
   catalog import FILE [--dry-run] [--reason TEXT]
                                      check a catalog (YAML or JSON) and put it in force as the next version (same content: unchanged)
@@ -161,6 +167,8 @@ export async function main(argv: string[]): Promise<number> {
       source: { type: 'string' },
       from: { type: 'string' },
       tenant: { type: 'string' },
+      canary: { type: 'string' },
+      'legacy-db': { type: 'string' },
       country: { type: 'string' },
       plans: { type: 'string' },
       'dry-run': { type: 'boolean' },
@@ -461,6 +469,11 @@ export async function main(argv: string[]): Promise<number> {
         await conn.close();
       }
       return 0;
+    }
+    case 'proxy': {
+      // Loaded here only: the proxy's HTTP stack is no other command's.
+      const { proxyCommand } = await import('./proxy.ts');
+      return withServices((svc) => proxyCommand(svc, rest, values, (message) => new UsageError(message)));
     }
     case 'killbill': {
       const killBillUsage = 'usage: tally killbill fixture --url URL   (an empty MariaDB/MySQL or PostgreSQL database)';
