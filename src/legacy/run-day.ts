@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { accountsOfCountries, billingStoppedCountries } from './billing-stop.ts';
 import { LegacyError } from './connect.ts';
 import { dec4, formatDec4, includedTax, timesRate, type Dec4 } from './decimal.ts';
 import type { LegacySchema } from './schema.ts';
@@ -14,7 +15,8 @@ import type { LegacySchema } from './schema.ts';
  * - a failed invoice (insufficient funds) is retried once, three days later; a second
  *   failure, or a hard decline, makes it uncollectible and puts the subscription on hold.
  * Each subscription commits on its own, and a re-run for the same day finds nothing left
- * to do: its next bill date has moved on.
+ * to do: its next bill date has moved on. A country whose billing moved elsewhere
+ * (country_billing_stop, see billing-stop.ts) is neither billed nor retried.
  */
 export interface LegacyDayResult {
   billed: number;
@@ -55,7 +57,9 @@ export async function runLegacyDay(db: Kysely<LegacySchema>, date: string): Prom
   const night = `${date} 03:00:00`;
   const dayEnd = `${date} 23:59:59`;
 
-  const due = await db.selectFrom('subscription').select('sub_id').where('status_cd', 'in', [1, 4]).where('next_bill_dt', '<=', sql<string>`${dayEnd}`).orderBy('sub_id').execute();
+  const elsewhere = await accountsOfCountries(db, await billingStoppedCountries(db));
+  const due = (await db.selectFrom('subscription').select(['sub_id', 'acct_id']).where('status_cd', 'in', [1, 4]).where('next_bill_dt', '<=', sql<string>`${dayEnd}`).orderBy('sub_id').execute())
+    .filter((s) => !elsewhere.has(Number(s.acct_id)));
   for (const { sub_id } of due) {
     await db.transaction().execute(async (trx) => {
       const sub = await trx.selectFrom('subscription').selectAll().where('sub_id', '=', sub_id).executeTakeFirstOrThrow();
@@ -144,7 +148,8 @@ export async function runLegacyDay(db: Kysely<LegacySchema>, date: string): Prom
   }
 
   // One retry, three days after a soft decline.
-  const retry = await db.selectFrom('invoice_header').select('inv_id').where('status_cd', '=', 'F').where('inv_dt', '<=', sql<string>`${`${addDays(date, -3)} 23:59:59`}`).orderBy('inv_id').execute();
+  const retry = (await db.selectFrom('invoice_header').select(['inv_id', 'acct_id']).where('status_cd', '=', 'F').where('inv_dt', '<=', sql<string>`${`${addDays(date, -3)} 23:59:59`}`).orderBy('inv_id').execute())
+    .filter((i) => !elsewhere.has(Number(i.acct_id)));
   for (const { inv_id } of retry) {
     await db.transaction().execute(async (trx) => {
       const inv = await trx.selectFrom('invoice_header').selectAll().where('inv_id', '=', inv_id).executeTakeFirstOrThrow();

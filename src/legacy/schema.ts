@@ -41,12 +41,17 @@ export interface LegacySchema {
   api_client: { client_id: string; client_nm: string; role_cd: string; secret_hash: string; created_dt: LocalTimestamp; revoked_dt: LocalTimestamp | null };
   api_idempotency: { client_id: string; idem_key: string; request_hash: string; status_cd: number | null; response_txt: string | null; created_dt: LocalTimestamp; created_ms: number };
   gift_card_claim: { gc_code: string; acct_id: number; claimed_dt: LocalTimestamp };
+  // Countries the nightly run no longer bills (billing-stop.ts): added when a country's billing moved to another system.
+  country_billing_stop: { country_cd: string; stopped_dt: LocalTimestamp; stopped_by: string; reason_txt: string | null };
 }
 
 /** The member API's tables: created with the schema, never seeded, not part of what a migration reads. */
 export const memberApiTables = ['api_client', 'api_idempotency', 'gift_card_claim'] as const;
 export type MemberApiTable = (typeof memberApiTables)[number];
-export type LegacyTable = Exclude<keyof LegacySchema, MemberApiTable>;
+/** Operational switches, not billing data: what the nightly run leaves alone. */
+export const operationTables = ['country_billing_stop'] as const;
+export type OperationTable = (typeof operationTables)[number];
+export type LegacyTable = Exclude<keyof LegacySchema, MemberApiTable | OperationTable>;
 
 /** Every table, parents before children: the order to create, fill and (reversed) drop them. */
 export const legacyTables: LegacyTable[] = [
@@ -126,6 +131,8 @@ export async function createLegacySchema(db: Kysely<LegacySchema>): Promise<void
     .addColumn('created_dt', ts, (c) => c.notNull()).addColumn('created_ms', 'bigint', (c) => c.notNull()).addPrimaryKeyConstraint('api_idempotency_pk', ['client_id', 'idem_key']).execute();
   // gift_card.gc_code was never unique; a claim row is what makes a code redeemable once, in the redeeming commit.
   await table('gift_card_claim').addColumn('gc_code', v(64), (c) => c.primaryKey()).addColumn('acct_id', 'bigint', (c) => c.notNull()).addColumn('claimed_dt', ts, (c) => c.notNull()).execute();
+  await table('country_billing_stop').addColumn('country_cd', sql.raw('char(2)'), (c) => c.primaryKey()).addColumn('stopped_dt', ts, (c) => c.notNull())
+    .addColumn('stopped_by', v(120), (c) => c.notNull()).addColumn('reason_txt', v(200)).execute();
   // The indexes the legacy's own screens and batch jobs lived on.
   for (const [name, t, cols] of [
     ['customer_email_cust', 'customer_email', ['cust_id']], ['customer_address_cust', 'customer_address', ['cust_id']], ['account_cust', 'account', ['cust_id']],
