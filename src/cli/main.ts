@@ -190,6 +190,8 @@ export async function main(argv: string[]): Promise<number> {
       key: { type: 'string' },
       columns: { type: 'string' },
       to: { type: 'string' },
+      direction: { type: 'string' },
+      legacy: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
