@@ -4,7 +4,7 @@ import { Temporal } from 'temporal-polyfill';
 import { businessDate, parseIsoDate } from '../domain/calendar.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import { closeServices, type Services } from '../jobs/services.ts';
-import { compareMembers, type CompareOutcome } from '../compare/compare-members.ts';
+import { compareMembers, type CompareDirection, type CompareOutcome } from '../compare/compare-members.ts';
 import { recordCompareRun } from '../compare/compare-runs.ts';
 import { parseDeclaredRules, type DeclaredRule } from '../compare/declared-rules.ts';
 import { defaultReportDir, readEarlierReport, ReportWriter } from '../compare/report-files.ts';
@@ -19,7 +19,7 @@ import { configFromEnv, logger, openServices } from '../wiring.ts';
 import { jobProgress } from './progress.ts';
 import { redactUrl } from '../store/engines.ts';
 
-const usageLine = 'usage: tally compare --source legacy|killbill --from URL --country XX [--tenant T] [--members-from REPORT] [--rules FILE] [--out DIR] [--plans FILE] [--as-of D] [--horizon-months N] [--json]';
+const usageLine = 'usage: tally compare --source legacy|killbill --from URL --country XX [--direction source-to-tally|tally-to-source] [--tenant T] [--members-from REPORT] [--rules FILE] [--out DIR] [--plans FILE] [--as-of D] [--horizon-months N] [--json]';
 
 const text = (values: Record<string, unknown>, name: string): string | undefined => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
 
@@ -45,11 +45,13 @@ interface MigrationWindow {
 const horizonFrom = (asOf: string, months: number) => Temporal.PlainDate.from(asOf).subtract({ months }).toString();
 
 /** What the country's migration runs ran with: the compare looks at each member's window and the plan mapping unless told otherwise. */
-async function migrationOf(svc: Services, source: string, country: string): Promise<MigrationWindow> {
+async function migrationOf(svc: Services, source: string, country: string, direction: CompareDirection = 'source-to-tally'): Promise<MigrationWindow> {
   const runs = await svc.store.db.selectFrom('migration_runs').select(['id', 'options']).where('source', '=', source).where('country', '=', country)
     .where('mode', '!=', 'clear').orderBy('id').execute();
   const migrated = await svc.memberStore.db.selectFrom('migrated_members').select('member_id').where('country', '=', country).where('source', '=', source).limit(1).executeTakeFirst();
   const held = await svc.memberStore.db.selectFrom('migration_quarantine').select('member_id').where('country', '=', country).where('source', '=', source).limit(1).executeTakeFirst();
+  // Tally → source proves back-sync: a country whose members all signed up in Tally was never migrated, and needs no window of it.
+  if (direction === 'tally-to-source' && !runs.length) return { horizons: new Map(), latest: horizonFrom(businessDate(Date.now(), configFromEnv().reportingTimeZone), 24) };
   if (!runs.length || (!migrated && !held)) throw new InvalidInput('--country', `${country} has not been migrated from ${source} yet (run tally migrate --source ${source} --country ${country} first)`, country);
   const horizons = new Map<number, string>();
   let plans: string | undefined;
@@ -65,15 +67,16 @@ async function migrationOf(svc: Services, source: string, country: string): Prom
   return { plans, tenant, asOf, horizons, latest: horizons.get(Number(runs.at(-1)!.id)) ?? [...horizons.values()].at(-1) ?? horizonFrom(businessDate(Date.now(), configFromEnv().reportingTimeZone), 24) };
 }
 
-function printSummary(summary: { source: string; country: string; seconds: number; membersPerSecond: number; reportDir: string }, outcome: CompareOutcome): void {
+function printSummary(summary: { source: string; country: string; seconds: number; membersPerSecond: number; reportDir: string; direction: CompareDirection }, outcome: CompareOutcome): void {
   const c = outcome.counts;
   const n = (v: number) => v.toLocaleString('en-US').padStart(9);
   const fields = Object.entries(c.fields).sort((a, b) => b[1] - a[1]).map(([f, k]) => `${f} ${k}`).join(', ');
+  const back = summary.direction === 'tally-to-source';
   const lines = [
-    `compare ${summary.source} → tally, ${summary.country}: ${c.checked.toLocaleString('en-US')} members in ${summary.seconds} s (${summary.membersPerSecond} members/s) — ${outcome.status.toUpperCase()}`,
+    `compare ${back ? `tally → ${summary.source}` : `${summary.source} → tally`}, ${summary.country}: ${c.checked.toLocaleString('en-US')} members in ${summary.seconds} s (${summary.membersPerSecond} members/s) — ${outcome.status.toUpperCase()}`,
     `  clean       ${n(c.clean)}`,
     `  differs     ${n(c.members.differs)}${fields ? `   fields: ${fields}` : ''}`,
-    `  missing     ${n(c.members.missing)}   in the source, not in Tally`,
+    `  missing     ${n(c.members.missing)}   ${back ? 'in Tally, not in the source (not written back)' : 'in the source, not in Tally'}`,
     `  extra       ${n(c.members.extra)}   in Tally, no longer in the source`,
     `  stale       ${n(c.members.stale)}   changed in the source since migrated (tally migrate --since-last)`,
     `  quarantined ${n(c.members.quarantined)}   held back by the migration (tally migrate report --country ${summary.country})`,
@@ -126,9 +129,12 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
   if (earlier && earlier.source !== source) throw new InvalidInput('--members-from', `${membersFrom} is a report of source ${earlier.source}, not ${source}`);
   if (earlier && earlier.country !== country) throw new InvalidInput('--members-from', `${membersFrom} is a report of country ${earlier.country}, not ${country}`);
 
+  const direction = (text(values, 'direction') ?? 'source-to-tally') as CompareDirection;
+  if (direction !== 'source-to-tally' && direction !== 'tally-to-source') throw usageError(`--direction must be source-to-tally or tally-to-source, got "${direction}"`);
+
   const svc = await openServices(configFromEnv());
   try {
-    const migrated = await migrationOf(svc, source, country);
+    const migrated = await migrationOf(svc, source, country, direction);
     // Each member is compared over the window it was migrated with, unless --as-of / --horizon-months say one for all.
     const given = text(values, 'as-of') || horizonText !== undefined
       ? horizonFrom(text(values, 'as-of') ? parseIsoDate(text(values, 'as-of'), '--as-of') : businessDate(Date.now(), configFromEnv().reportingTimeZone), horizonText !== undefined ? Number(horizonText) : 24)
@@ -150,12 +156,12 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
       const reportDir = text(values, 'out') ?? defaultReportDir(country, started);
       const report = new ReportWriter(reportDir);
       const { facts } = opened;
-      const options = { from: redactUrl(from), ...opened.recorded, horizons, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
+      const options = { from: redactUrl(from), direction, ...opened.recorded, horizons, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
       const log = logger(process.env.TALLY_LOG_LEVEL || 'info');
       const progress = jobProgress(log, 'compare', country, earlier?.members.length);
       const { outcome, summary, runId } = await recordCompareRun(svc.store.db, { mode: 'members', source, country, reportDir: report.dir, options }, async () => {
         const outcome = await compareMembers(svc, {
-          source, country, facts, rules, report, horizonOf, pageSize: Number(pageText), onProgress: progress.tick, ...(earlier ? { members: earlier.members } : {}),
+          source, country, facts, rules, report, horizonOf, direction, pageSize: Number(pageText), onProgress: progress.tick, ...(earlier ? { members: earlier.members } : {}),
         }).finally(progress.stop);
         const seconds = (Date.now() - started.getTime()) / 1000;
         const summary = {

@@ -16,9 +16,19 @@ export interface CompareMembersOptions {
   horizonOf: (runId: number | null) => string;
   /** Only these members (an earlier report's): the rest of the country is not looked at. */
   members?: string[];
+  /**
+   * `source-to-tally` (the default): the source's members of the country, proving a migration.
+   * `tally-to-source`: Tally's members of the country, each against the source, proving back-sync
+   * (Tally's changes written back into the source): a member Tally has and the source does not is
+   * `missing`; a source member Tally does not have is not looked at (the source's own, not
+   * Tally's to sync); nothing is `stale` (the source's change marks move with every write-back).
+   */
+  direction?: CompareDirection;
   pageSize?: number;
   onProgress?: (done: number) => void;
 }
+
+export type CompareDirection = 'source-to-tally' | 'tally-to-source';
 
 export interface CompareCounts {
   /** Members looked at: the source's, and Tally's the source no longer has. */
@@ -121,8 +131,56 @@ export async function compareMembers(svc: Pick<Services, 'store' | 'memberStore'
     await keep(rows);
   };
 
+  /** Tally → source: Tally's members, each against the source's facts of it; the window is the one each was migrated with (a member born in Tally: the latest). */
+  const compareBack = async (ids: string[]) => {
+    const [tally, found] = await Promise.all([tallyFacts(svc, ids), opts.facts.byMembers(opts.country, ids)]);
+    const source = new Map(found.map((m) => [m.facts.member, m]));
+    const rows: Difference[] = [];
+    for (const id of ids) {
+      const t = tally.get(id);
+      if (!t) continue;
+      counts.checked++;
+      const s = source.get(id);
+      if (!s) {
+        counts.members.missing++;
+        counts.differences++;
+        rows.push(row(id, 'missing', { detail: `in Tally, not in the ${opts.source}: not written back` }));
+        continue;
+      }
+      let failing = false;
+      for (const d of diffMember(s.since(opts.horizonOf(t.runId)), t.facts)) {
+        const rule = opts.rules.length ? declaredBy(opts.rules, d, s.facts.invoices) : undefined;
+        if (rule) {
+          const c = (counts.declared[rule.name] ??= { count: 0, reason: rule.reason });
+          c.count++;
+        } else {
+          failing = true;
+          counts.differences++;
+          counts.fields[d.field] = (counts.fields[d.field] ?? 0) + 1;
+        }
+        rows.push(row(id, 'differs', { ...d, rule: rule?.name ?? null }));
+      }
+      if (failing) counts.members.differs++;
+      else counts.clean++;
+    }
+    await keep(rows);
+    opts.onProgress?.(counts.checked);
+  };
+
   const pageSize = opts.pageSize ?? 2000;
-  if (opts.members) {
+  if (opts.direction === 'tally-to-source') {
+    if (opts.members) {
+      for (let i = 0; i < opts.members.length; i += pageSize) await compareBack(opts.members.slice(i, i + pageSize));
+    } else {
+      let after = '';
+      for (;;) {
+        const ids = (await svc.memberStore.db.selectFrom('members').select('id').where('country', '=', opts.country).where('id', '>', after).orderBy('id').limit(pageSize).execute()).map((r) => r.id);
+        if (!ids.length) break;
+        await compareBack(ids);
+        after = ids.at(-1)!;
+      }
+    }
+  } else if (opts.members) {
     for (let i = 0; i < opts.members.length; i += pageSize) {
       const wanted = opts.members.slice(i, i + pageSize);
       await comparePage(await opts.facts.byMembers(opts.country, wanted));
