@@ -8,6 +8,7 @@ import { invoicesDue, type InvoiceCursor } from '../store/ledger.ts';
 import { settlePendingRefunds } from '../operations/member-operations.ts';
 import { applyPendingPostings, commitMemberChange, forgetAppliedPostings } from '../store/ledger-postings.ts';
 import { loadMembers, saveMembers } from '../store/members.ts';
+import { billedBySource } from '../migration/billing-side.ts';
 import { inChunkOrOneByOne } from './chunk-commit.ts';
 import type { PaymentAttemptRow, PaymentRow } from '../store/schema.ts';
 import { bookingDate } from './booking.ts';
@@ -39,13 +40,19 @@ export async function runCollection(svc: Services, date: string, opts: JobOption
     const chunkSize = opts.chunkSize ?? 1000;
     const businessDate = await bookingDate(db, date);
     const counts = { invoices: 0, paid: 0, failed: 0, unknown: 0, refundsSettled };
+    let leftToSource = 0;
+    const sourceBills = await billedBySource(svc);
     let cursor: InvoiceCursor | null = null;
     for (;;) {
       const page = await invoicesDue(db, date, cursor, chunkSize);
       if (!page.cursor) break;
       cursor = page.cursor;
       if (!page.invoices.length) continue;
-      const invoices = page.invoices;
+      // A migrated invoice of a member the source still bills is the source's to collect (its dunning goes on there).
+      const theirs = await sourceBills(page.invoices.map((i) => ({ id: i.memberId, country: i.country })));
+      const invoices = theirs.size ? page.invoices.filter((i) => !theirs.has(i.memberId)) : page.invoices;
+      leftToSource += page.invoices.length - invoices.length;
+      if (!invoices.length) continue;
       const ids = [...new Set(invoices.map((i) => i.memberId))];
       const members = await loadMembers(svc.memberStore.db, ids);
       const outcomes = await chargeAll(svc, invoices, members, opts);
@@ -62,8 +69,8 @@ export async function runCollection(svc: Services, date: string, opts: JobOption
       counts.unknown += done.unknown;
       await chunkCommitted(opts, 'collect.chunk-committed', counts.invoices);
     }
-    svc.log.info({ job: 'collect', date, ...counts }, 'collection finished');
-    return { counts, errors: [] };
+    svc.log.info({ job: 'collect', date, ...counts, leftToSource }, 'collection finished');
+    return { counts: leftToSource ? { ...counts, leftToSource } : counts, errors: [] };
   });
 }
 

@@ -6,6 +6,7 @@ import type { Member } from '../domain/member.ts';
 import { renewMember } from '../domain/renewal.ts';
 import { applyPendingPostings, commitMemberChange } from '../store/ledger-postings.ts';
 import { dueMembers, loadMembers, saveMembers, type DueCursor } from '../store/members.ts';
+import { billedBySource } from '../migration/billing-side.ts';
 import { inChunkOrOneByOne } from './chunk-commit.ts';
 import { bookingDate } from './booking.ts';
 import { recordRun } from './run-record.ts';
@@ -26,23 +27,30 @@ export async function runRenewal(svc: Services, date: string, opts: JobOptions =
     const chunkSize = opts.chunkSize ?? 1000;
     const businessDate = await bookingDate(db, date);
     const counts = { members: 0, invoices: 0 };
+    let leftToSource = 0;
     const errors: JobError[] = [];
+    const sourceBills = await billedBySource(svc);
     let cursor: DueCursor | null = null;
     for (;;) {
       const page = await dueMembers(members, date, cursor, chunkSize);
       if (!page.cursor) break;
       cursor = page.cursor;
-      const done = await inChunkOrOneByOne(page.members.map((m) => m.id), async (ids, attempt) => {
+      // Migrated members of a country not cut over yet are still billed by the system they came from.
+      const theirs = await sourceBills(page.members);
+      leftToSource += theirs.size;
+      const mine = theirs.size ? page.members.filter((m) => !theirs.has(m.id)) : page.members;
+      if (!mine.length) continue;
+      const done = await inChunkOrOneByOne(mine.map((m) => m.id), async (ids, attempt) => {
         // Someone changed a member between our read and write: read the chunk again and redo it.
-        const chunk = attempt === 1 && ids.length === page.members.length ? page.members : [...(await loadMembers(members, ids)).values()];
+        const chunk = attempt === 1 && ids.length === mine.length ? mine : [...(await loadMembers(members, ids)).values()];
         return renewChunk(svc, chunk, date, businessDate, errors, opts);
       }, (a, b) => ({ members: a.members + b.members, invoices: a.invoices + b.invoices }));
       counts.members += done.members;
       counts.invoices += done.invoices;
       await chunkCommitted(opts, 'renew.chunk-committed', counts.members);
     }
-    svc.log.info({ job: 'renew', date, ...counts, errors: errors.length }, 'renewal finished');
-    return { counts, errors };
+    svc.log.info({ job: 'renew', date, ...counts, leftToSource, errors: errors.length }, 'renewal finished');
+    return { counts: leftToSource ? { ...counts, leftToSource } : counts, errors };
   });
 }
 

@@ -10,6 +10,7 @@ import { runRenewal } from '../../src/jobs/renew.ts';
 import { closeServices, type Services } from '../../src/jobs/services.ts';
 import { buildKillBillFixture, openKillBill, type KillBillFixture } from '../../src/killbill/index.ts';
 import type { CountryMigration } from '../../src/migration/migrate-country.ts';
+import { setRoute } from '../../src/proxy/route-table.ts';
 import { loadMember } from '../../src/store/members.ts';
 import { assertRefused } from '../support/cli.ts';
 import { engineUnderTest, freshStoreUrl, openTestServices } from '../support/engine.ts';
@@ -97,7 +98,10 @@ test('Kill Bill → Tally: one tenant migrates exact and balanced, as the fixtur
     // Nothing the migration wrote counts as Tally's own doing (which would freeze the member against later re-runs).
     assert.deepEqual(again.map((r) => [r.counts.loaded, r.counts.replaced, r.counts.changedInTally]), tenant1.map(() => [0, 0, 0]), 'a re-run writes nothing');
 
-    // On its next billing date a migrated member renews in Tally for its plan's price (or the price Kill Bill kept charging), credit first.
+    // Until its country is cut over, Kill Bill bills it; from then on, on its next billing date a migrated member renews in
+    // Tally for its plan's price (or the price Kill Bill kept charging), credit first.
+    assert.equal((await runRenewal(svc, '2026-12-01')).counts.leftToSource, 1);
+    await setRoute(svc.store.db, 'KW', { state: 'tally', canaryPercent: 0 }, 'test', 'cut-over');
     const renewed = await runRenewal(svc, '2026-12-01');
     assert.deepEqual(renewed.errors, []);
     const kw = await loadMember(svc.memberStore.db, 'kb-kwd-credit');

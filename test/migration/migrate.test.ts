@@ -17,6 +17,7 @@ import { migrationReport } from '../../src/migration/report.ts';
 import { legacyAdapter } from '../../src/migration/sources/legacy-adapter.ts';
 import { openLegacySource, type LegacyMember } from '../../src/migration/sources/legacy-source.ts';
 import { changeMemberPlan, refundMemberInvoice } from '../../src/operations/member-operations.ts';
+import { setRoute } from '../../src/proxy/route-table.ts';
 import { openStore } from '../../src/store/connect.ts';
 import { loadMember } from '../../src/store/members.ts';
 import { assertRefused, tally } from '../support/cli.ts';
@@ -209,7 +210,13 @@ test('a migrated member is billed by Tally as if it had signed up there: its dun
     const lena = (await loadMember(svc.memberStore.db, id))!;
     assert.deepEqual([lena.invoiceCount, lena.subscriptions[0]!.nextBillingDate, lena.subscriptions[0]!.planId], [2, '2026-12-10', 'standard']);
 
-    // Dunning: the legacy's failed invoice is Tally's to collect from the migration day; paid, the opening receivable is settled.
+    // Until DE is cut over the legacy bills and dunns her: Tally's jobs leave her alone.
+    const before = await runCollection(svc, asOf);
+    assert.equal(before.counts.leftToSource, 1);
+    assert.equal((await svc.store.db.selectFrom('invoices').select('status').where('id', '=', `${id}#2`).executeTakeFirstOrThrow()).status, 'past_due');
+    await setRoute(svc.store.db, 'DE', { state: 'tally', canaryPercent: 0 }, 'test', 'cut-over');
+
+    // Dunning: the legacy's failed invoice is Tally's to collect from the cut-over; paid, the opening receivable is settled.
     await runCollection(svc, asOf);
     const dunned = await svc.store.db.selectFrom('invoices').selectAll().where('id', '=', `${id}#2`).executeTakeFirstOrThrow();
     assert.deepEqual([dunned.status, Number(dunned.charged), Number(dunned.attempt_count)], ['paid', 1399, 2]);
