@@ -72,9 +72,12 @@ export function transportKind(config: MessagingConfig, asked?: string): Transpor
   return asked;
 }
 
-/** Wire the consumers this configuration enables onto the chosen transport. */
-export async function openMessaging(db: Kysely<Schema>, config: MessagingConfig, kind: TransportKind, log: Logger): Promise<Messaging> {
-  const webhook = config.webhook ? [webhookConsumer(config.webhook, config.webhookTuning)] : [];
+/**
+ * Wire the consumers this configuration enables onto the chosen transport, and `more` that
+ * the entry point built itself (back-sync, which needs the legacy database opened).
+ */
+export async function openMessaging(db: Kysely<Schema>, config: MessagingConfig, kind: TransportKind, log: Logger, more: Consumer[] = []): Promise<Messaging> {
+  const webhook = [...(config.webhook ? [webhookConsumer(config.webhook, config.webhookTuning)] : []), ...more];
   if (kind === 'embedded') {
     const bus = inProcessBus(db, { log });
     for (const c of webhook) bus.subscribe(c);
