@@ -15,6 +15,7 @@ import * as catalog from './migrations/0008-catalog.ts';
 import * as compare from './migrations/0009-compare.ts';
 import * as proxy from './migrations/0010-proxy.ts';
 import * as backsync from './migrations/0011-backsync.ts';
+import * as cutover from './migrations/0012-cutover.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -46,6 +47,7 @@ const migrations: Record<string, Migration> = {
   '0009-compare': compare,
   '0010-proxy': proxy,
   '0011-backsync': backsync,
+  '0012-cutover': cutover,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

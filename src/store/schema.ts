@@ -34,6 +34,9 @@ export interface Schema {
   proxy_routes: ProxyRouteRow;
   proxy_route_changes: ProxyRouteChangeRow;
   member_directory: MemberDirectoryRow;
+  cutover_runs: CutoverRunRow;
+  cutover_steps: CutoverStepRow;
+  proxy_heartbeats: ProxyHeartbeatRow;
 }
 
 /** One `tally compare` run (see migrations/0009-compare.ts). */
@@ -420,4 +423,39 @@ export interface MemberDirectoryRow {
   /** Where the country was learnt: `legacy`, `tally` or `signup`. */
   seen_in: string;
   updated_at: string;
+}
+
+/** One `tally cutover XX` (see migrations/0012-cutover.ts). */
+export interface CutoverRunRow {
+  id: Generated<number>;
+  country: string;
+  /** 100 for the whole country; less for a canary cohort. */
+  cohort_percent: number;
+  /** `running`, `finished`, `stopped` (a check failed; the route is back where it was), `aborted`. */
+  status: string;
+  /** The route the run started from: where an abort returns. */
+  from_state: string;
+  from_canary_percent: number;
+  options: string;
+  started_at: string;
+  finished_at: string | null;
+  /** From the freeze to the moment every proxy had seen the flip. */
+  freeze_seconds: number | null;
+  /** Why it stopped, or what it did (JSON). */
+  outcome: string | null;
+}
+
+export interface CutoverStepRow {
+  run_id: number;
+  step: string;
+  started_at: string;
+  finished_at: string | null;
+  detail: string | null;
+}
+
+export interface ProxyHeartbeatRow {
+  proxy_id: string;
+  routes_read_at: string;
+  /** JSON: country → writes forwarded and not yet answered. */
+  in_flight: string;
 }
