@@ -4,7 +4,7 @@ import { InvalidInput } from '../domain/errors.ts';
 import type { Services } from '../jobs/services.ts';
 import type { LegacyDb } from '../legacy/index.ts';
 import { legacyCountries, MemberDirectory, syncDirectory, tallyCountries, type CountrySource } from '../proxy/member-directory.ts';
-import { buildProxy, proxyMetrics } from '../proxy/proxy-server.ts';
+import { buildProxy, proxyMetrics, WritesInFlight } from '../proxy/proxy-server.ts';
 import { RouteCache, readRoutes, setRoute } from '../proxy/route-table.ts';
 import { parseRoute } from '../proxy/routing.ts';
 import { wholeSetting } from '../settings.ts';
@@ -63,19 +63,21 @@ const sourcesOf = (svc: Services, legacy: LegacyDb | null): CountrySource[] => [
 async function serveProxy(svc: Services, s: ProxySettings): Promise<void> {
   if (!s.legacyKey) throw new InvalidInput('TALLY_PROXY_LEGACY_KEY', 'is required: the proxy\'s member-app key on the legacy API (tally legacy keys create --role member-app)');
   const legacy = await openLegacyDb(s.legacyDbUrl);
-  const routes = new RouteCache(svc.store.db, s.refreshMs, (err) => svc.log.warn({ err }, 'route table refresh failed; routing on the last table read'));
+  const writes = new WritesInFlight();
+  const proxyId = `${hostname()}:${process.pid}:${s.port}`;
+  const routes = new RouteCache(svc.store.db, s.refreshMs, (err) => svc.log.warn({ err }, 'route table refresh failed; routing on the last table read'), { proxyId, inFlight: () => writes.snapshot() });
   await routes.start();
   const metrics = proxyMetrics(routes);
   const app = await buildProxy(
-    { routes, metrics, keys: apiKeyVerifier(svc.store.db), directory: new MemberDirectory(svc.store.db, sourcesOf(svc, legacy)) },
+    { routes, writes, metrics, keys: apiKeyVerifier(svc.store.db), directory: new MemberDirectory(svc.store.db, sourcesOf(svc, legacy)) },
     { upstreams: { legacy: s.legacyUrl, tally: s.tallyUrl }, legacyKey: s.legacyKey, retryAfterSeconds: s.retryAfterSeconds, timeoutMs: s.timeoutMs },
   );
   const url = await app.listen({ host: s.host, port: s.port });
   console.log(`tally proxy: routing the member API on ${url} between the legacy (${s.legacyUrl}) and Tally (${s.tallyUrl}); metrics at ${url}/metrics`);
   await new Promise<void>((resolve) => {
     const shutdown = async () => {
-      routes.stop();
       await app.close();
+      await routes.stop();
       await legacy?.close();
       resolve();
     };

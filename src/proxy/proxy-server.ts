@@ -20,8 +20,28 @@ export interface ProxyOptions {
   connections?: number;
 }
 
+/** Writes forwarded and not yet answered, per country: what a freeze must wait for before the data moves. */
+export class WritesInFlight {
+  private readonly counts = new Map<string, number>();
+  begin(country: string): () => void {
+    this.counts.set(country, (this.counts.get(country) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.counts.get(country) ?? 1) - 1;
+      if (n > 0) this.counts.set(country, n);
+      else this.counts.delete(country);
+    };
+  }
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+}
+
 export interface ProxyDeps {
   routes: RouteCache;
+  writes?: WritesInFlight;
   directory: MemberDirectory;
   keys: ApiKeyVerifier;
   metrics: ProxyMetrics;
@@ -123,6 +143,11 @@ export async function buildProxy(deps: ProxyDeps, opts: ProxyOptions): Promise<F
       return sendProblem(reply, 503, `${where} is moving to Tally: writes are paused for a few minutes; retry after ${retryAfter} s with the same Idempotency-Key`);
     }
     const backend = decision.backend;
+    if (deps.writes && !['GET', 'HEAD', 'OPTIONS'].includes(req.method)) {
+      const end = deps.writes.begin(where);
+      reply.raw.once('close', end);
+      reply.raw.once('finish', end);
+    }
     return reply.from(`${opts.upstreams[backend]}${req.url}`, {
       // Which side answered, for the client's logs and the operator's curl.
       rewriteHeaders: (headers) => ({ ...headers, 'x-tally-backend': backend }),

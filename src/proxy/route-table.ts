@@ -26,10 +26,18 @@ export async function setRoute(db: Kysely<Schema>, country: string, route: Count
   });
 }
 
+/** A proxy process's heartbeat: its id and the writes it has forwarded and not yet seen answered, per country. */
+export interface Heartbeat {
+  proxyId: string;
+  inFlight: () => Record<string, number>;
+}
+
 /**
  * A proxy process's copy of the route table, read again every `refreshMs` (a country
  * changed by the cut-over is seen by every process within that time). A failed refresh keeps
- * the last table read: routing on a slightly old table beats refusing every call.
+ * the last table read: routing on a slightly old table beats refusing every call. With a
+ * heartbeat, each refresh also records when this process read the table and its writes in
+ * flight, which is how the cut-over knows a freeze is in force everywhere and drained.
  */
 export class RouteCache {
   private routes = new Map<string, CountryRoute>();
@@ -38,7 +46,7 @@ export class RouteCache {
   lastRead = 0;
   failures = 0;
 
-  constructor(private readonly db: Kysely<Schema>, private readonly refreshMs = 250, private readonly onError: (err: unknown) => void = () => {}) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly refreshMs = 250, private readonly onError: (err: unknown) => void = () => {}, private readonly heartbeat?: Heartbeat) {}
 
   async start(): Promise<void> {
     await this.refresh();
@@ -51,9 +59,14 @@ export class RouteCache {
 
   async refresh(): Promise<void> {
     try {
+      // Taken before the read: the table read is at least as new as this instant.
+      const at = new Date();
       this.routes = await readRoutes(this.db);
-      this.lastRead = Date.now();
+      this.lastRead = at.getTime();
       this.failures = 0;
+      if (this.heartbeat) {
+        await upsert(this.db, 'proxy_heartbeats', ['proxy_id'], [{ proxy_id: this.heartbeat.proxyId, routes_read_at: at.toISOString(), in_flight: JSON.stringify(this.heartbeat.inFlight()) }], ['routes_read_at', 'in_flight']);
+      }
     } catch (err) {
       this.failures++;
       this.onError(err);
@@ -68,8 +81,17 @@ export class RouteCache {
     return this.routes;
   }
 
-  stop(): void {
+  /** Stop refreshing; a process with a heartbeat takes it out, so no cut-over waits on a proxy that has gone. */
+  async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.heartbeat) await this.db.deleteFrom('proxy_heartbeats').where('proxy_id', '=', this.heartbeat.proxyId).execute().catch(() => {});
   }
+}
+
+/** Proxies alive (a heartbeat within `aliveMs`), with when each last read the routes and its writes in flight per country. */
+export async function liveProxies(db: Kysely<Schema>, aliveMs = 5000, now = Date.now()): Promise<{ proxyId: string; routesReadAt: number; inFlight: Record<string, number> }[]> {
+  const rows = await db.selectFrom('proxy_heartbeats').selectAll().execute();
+  return rows.map((r) => ({ proxyId: r.proxy_id, routesReadAt: Date.parse(r.routes_read_at), inFlight: JSON.parse(r.in_flight) as Record<string, number> }))
+    .filter((p) => now - p.routesReadAt <= aliveMs);
 }

@@ -48,7 +48,7 @@ async function stage() {
       ...init, headers: { authorization: `Bearer ${init.key ?? tally.keys['member-app']}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
     }),
     async close() {
-      routes.stop();
+      await routes.stop();
       await proxy.close();
       await legacyApi.close().catch(() => {});
       await legacy.close().catch(() => {});
