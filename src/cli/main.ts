@@ -39,8 +39,12 @@ const usage = `usage: tally <command> [options]
                                      API keys (roles: member-app, cs-agent, finance, admin, dvd-partner)
   relay [--follow] [--transport embedded|amqp]
                                      publish the outbox once (or keep at it) to the in-process bus or RabbitMQ
-  dlq list [--limit N] | dlq show ID | dlq replay ID | dlq replay --all | dlq purge [--transport embedded|amqp]
+  dlq list [--limit N] | dlq show ID | dlq replay ID | dlq replay --all | dlq purge [--transport embedded|amqp] [--legacy URL]
                                      dead letters: inspect, redeliver to the consumer that gave up, or drop
+  backsync run [--follow] [--transport embedded|amqp] [--legacy URL]
+                                     write Tally's changes of the countries it serves back into the legacy (queue, DLQ, in order per member)
+  backsync status [--json] [--legacy URL]
+                                     per served country: events waiting, oldest waiting, last applied, parked
   legacy seed --url URL --members N [--countries XX,YY] [--seed S] [--as-of D]
                                      create and fill the reference legacy billing system (deterministic)
   legacy run-day --url URL --date D  the legacy's own nightly billing and charging for day D
@@ -90,7 +94,8 @@ environment: TALLY_DB_URL (default sqlite:var/tally.db; or mysql://USER:PASS@HOS
   TALLY_AMQP_URL (RabbitMQ; unset: in-process bus), TALLY_AMQP_PREFIX (tally), TALLY_WEBHOOK_URL / _SECRET,
   TALLY_WEBHOOK_TIMEOUT_MS (5000), TALLY_WEBHOOK_CONCURRENCY (4), TALLY_WEBHOOK_MAX_ATTEMPTS (8),
   TALLY_RETRY_INITIAL_MS (1000), TALLY_RETRY_MAX_MS (60000), TALLY_RELAY_BATCH (200), TALLY_RELAY_POLL_MS (1000),
-  TALLY_RELAY_LEASE_MS (15000), TALLY_LEGACY_HOST (127.0.0.1), TALLY_LEGACY_PORT (3100)`;
+  TALLY_RELAY_LEASE_MS (15000), TALLY_LEGACY_HOST (127.0.0.1), TALLY_LEGACY_PORT (3100),
+  TALLY_LEGACY_URL (back-sync's legacy database), TALLY_BACKSYNC_CONCURRENCY (4), TALLY_BACKSYNC_MAX_ATTEMPTS (5)`;
 
 /**
  * Batch jobs from the command line take the same leases as the service's schedule: a
@@ -132,13 +137,21 @@ async function withServices<T>(work: (svc: Services) => Promise<T>, config: Conf
   }
 }
 
-async function withMessaging<T>(kind: 'embedded' | 'amqp', work: (svc: Services, messaging: Messaging) => Promise<T>): Promise<T> {
+/** Messaging as configured, with back-sync among the consumers when a legacy URL is given (--legacy or TALLY_LEGACY_URL). */
+async function withMessaging<T>(kind: 'embedded' | 'amqp', work: (svc: Services, messaging: Messaging) => Promise<T>, legacyOption?: string): Promise<T> {
   return withServices(async (svc) => {
-    const messaging = await openMessaging(svc.store.db, messagingConfigFromEnv(), kind, svc.log);
+    const { backsyncLegacyUrl, openBacksync } = await import('../migration/backsync/index.ts');
+    const target = backsyncLegacyUrl(legacyOption);
+    const backsync = target ? await openBacksync(svc, target, svc.log) : null;
     try {
-      return await work(svc, messaging);
+      const messaging = await openMessaging(svc.store.db, messagingConfigFromEnv(), kind, svc.log, backsync ? [backsync.consumer] : []);
+      try {
+        return await work(svc, messaging);
+      } finally {
+        await messaging.stop();
+      }
     } finally {
-      await messaging.stop();
+      await backsync?.close();
     }
   });
 }
@@ -298,7 +311,7 @@ export async function main(argv: string[]): Promise<number> {
       const config = messagingConfigFromEnv();
       const kind = transportKind(config, option(values, 'transport'));
       // Marking events published with nobody subscribed would lose them for every consumer configured later.
-      if (kind === 'embedded' && !config.webhook) throw new UsageError('no consumer would receive the events: set TALLY_WEBHOOK_URL (or TALLY_AMQP_URL for RabbitMQ); until then they wait in the outbox');
+      if (kind === 'embedded' && !config.webhook && !option(values, 'legacy') && !process.env.TALLY_LEGACY_URL) throw new UsageError('no consumer would receive the events: set TALLY_WEBHOOK_URL or TALLY_LEGACY_URL (or TALLY_AMQP_URL for RabbitMQ); until then they wait in the outbox');
       const result = await withMessaging(kind, async (svc, messaging) => {
         const relay = { owner: `${hostname()}:${process.pid}`, batchSize: config.relayBatchSize, leaseMs: config.relayLeaseMs };
         if (!values.follow) return relayOutbox(svc.store.db, messaging.transport, relay);
@@ -310,7 +323,7 @@ export async function main(argv: string[]): Promise<number> {
         process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
         const published = await followOutbox(svc.store.db, messaging.transport, { ...relay, pollMs: config.relayPollMs, signal: stop.signal, log: svc.log });
         return { published, busy: false };
-      });
+      }, option(values, 'legacy'));
       if (result.busy) process.stderr.write('another relay holds the outbox lease; nothing done\n');
       console.log(JSON.stringify({ transport: kind, ...result }));
       return 0;
@@ -335,9 +348,13 @@ export async function main(argv: string[]): Promise<number> {
         }
         if (sub === 'replay') return deadLetters.replay(values.all ? 'all' : id!);
         return { purged: await deadLetters.purge() };
-      });
+      }, option(values, 'legacy'));
       console.log(JSON.stringify(out, null, 2));
       return 'failed' in out && out.failed > 0 ? 1 : 0;
+    }
+    case 'backsync': {
+      const { backsyncCommand } = await import('./backsync.ts');
+      return backsyncCommand(rest, values, (message) => new UsageError(message));
     }
     case 'migrate': {
       const usageLine = 'usage: tally migrate --source legacy|killbill --from URL --country XX[,YY] [--plans FILE] [--tenant T] [--resume | --since-last | --clear | --dry-run | --members-from REPORT]'
@@ -530,7 +547,7 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     process.exitCode = await main(argv);
   } catch (err) {
-    if (err instanceof InvalidInput || err instanceof UsageError || err instanceof StoreError || err instanceof BrokerError || (err instanceof Error && (err.name === 'LegacyError' || err.name === 'KillBillError'))) {
+    if (err instanceof InvalidInput || err instanceof UsageError || err instanceof StoreError || err instanceof BrokerError || (err instanceof Error && (err.name === 'LegacyError' || err.name === 'KillBillError' || err.name === 'LegacyRefusal'))) {
       process.stderr.write(`tally: ${err.message}\n`);
       process.exitCode = 2;
       return;
