@@ -8,6 +8,7 @@ import { buildApi, buildDvdApi } from '../api/server.ts';
 import { addDays, businessDate } from '../domain/calendar.ts';
 import { dailySchedule } from '../jobs/scheduler.ts';
 import type { Services } from '../jobs/services.ts';
+import { backsyncLegacyUrl, backsyncStatus, openBacksync, registerBacksyncMetrics, servedCountries } from '../migration/backsync/index.ts';
 import { followOutbox, messagingConfigFromEnv, openMessaging, transportKind, type MessagingConfig } from '../messaging/index.ts';
 import { wholeSetting } from '../settings.ts';
 import { seedDemo } from './demo.ts';
@@ -82,8 +83,17 @@ export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
   // Without a broker or a webhook nobody would receive the events: leave them in the outbox rather than mark them published.
   const relayStop = new AbortController();
   let relaying: Promise<unknown> = Promise.resolve();
-  const messagingOn = opts.messaging.amqpUrl !== null || opts.messaging.webhook !== null;
-  const messaging = messagingOn ? await openMessaging(svc.store.db, opts.messaging, transportKind(opts.messaging), svc.log) : null;
+  // With TALLY_LEGACY_URL, back-sync is one more consumer here (a relay without it would mark events published that it never saw), and its lag is on /metrics.
+  const legacyTarget = backsyncLegacyUrl(undefined);
+  const backsync = legacyTarget ? await openBacksync(svc, legacyTarget, svc.log) : null;
+  if (backsync) {
+    const target = backsync;
+    registerBacksyncMetrics(metrics.registry, async () => backsyncStatus(svc, {
+      countries: await servedCountries(svc.store.db), legacy: target.legacy.db, parked: messaging ? await messaging.deadLetters.list(10_000) : [],
+    }));
+  }
+  const messagingOn = opts.messaging.amqpUrl !== null || opts.messaging.webhook !== null || backsync !== null;
+  const messaging = messagingOn ? await openMessaging(svc.store.db, opts.messaging, transportKind(opts.messaging), svc.log, backsync ? [backsync.consumer] : []) : null;
   if (messaging) {
     await messaging.start();
     relaying = followOutbox(svc.store.db, messaging.transport, {
@@ -91,7 +101,7 @@ export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
     });
     console.log(`Messaging: relaying the outbox to ${messaging.kind === 'amqp' ? 'RabbitMQ' : 'the in-process bus'}; consumers: ${messaging.consumers.map((c) => c.name).join(', ') || 'none'}`);
   } else {
-    svc.log.warn('messaging off: set TALLY_AMQP_URL or TALLY_WEBHOOK_URL to publish the outbox');
+    svc.log.warn('messaging off: set TALLY_AMQP_URL, TALLY_WEBHOOK_URL or TALLY_LEGACY_URL (back-sync) to publish the outbox');
   }
 
   await new Promise<void>((resolve) => {
@@ -101,6 +111,7 @@ export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
       messaging?.abandonRetries();
       await Promise.all([app.close(), dvd?.close(), schedule.stop(), relaying]);
       await messaging?.stop();
+      await backsync?.close();
       resolve();
     };
     process.once('SIGINT', () => void shutdown('SIGINT'));

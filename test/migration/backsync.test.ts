@@ -150,3 +150,70 @@ test('a day of Tally traffic on DE is written back: back-sync drains, compare ta
     await closeServices(svc);
   }
 });
+
+test('a write the legacy refuses is parked with its reason, the member\'s later event parked behind it, others applied; fixed and replayed with tally dlq replay, each applied once; a broker that is down loses nothing', async () => {
+  const { url, dbUrl, svc, legacy } = await migratedWorld(60, 5);
+  const env = { TALLY_DB_URL: dbUrl, TALLY_RETRY_INITIAL_MS: '1', TALLY_RETRY_MAX_MS: '2', TALLY_BACKSYNC_MAX_ATTEMPTS: '2' };
+  try {
+    const members = [...(await loadMembers(svc.memberStore.db, (await svc.memberStore.db.selectFrom('members').select('id').where('country', '=', 'DE').orderBy('id').execute()).map((r) => r.id))).values()];
+    const [x, y] = members.filter((m) => m.subscriptions.some((s) => s.status === 'active' && !s.cancelAtPeriodEnd));
+    assert.ok(x && y);
+    // Behind Tally's back, the legacy lost X's customer (soft-deleted): it refuses X's changes.
+    await legacy.db.updateTable('customer').set({ deleted_flg: 'Y' }).where('acct_no', '=', x.id).execute();
+    await grantCredit(svc, x.id, 'credit:refused-1', 700, 'late delivery', '2026-11-30');
+    await cancelMembership(svc, x.id, '2026-11-30');
+    await grantCredit(svc, y.id, 'credit:fine-1', 200, 'late delivery', '2026-11-30');
+    const memos = async (member: string) => Number((await legacy.db.selectFrom('credit_memo as m').innerJoin('account as a', 'a.acct_id', 'm.acct_id').innerJoin('customer as c', 'c.cust_id', 'a.cust_id')
+      .select((eb) => eb.fn.countAll<number>().as('n')).where('c.acct_no', '=', member).executeTakeFirstOrThrow()).n);
+    const [xMemos, yMemos] = [await memos(x.id), await memos(y.id)];
+
+    // RabbitMQ unreachable: the worker says so in one line and nothing leaves the outbox.
+    const unpublished = async () => Number((await svc.store.db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('published_at', 'is', null).executeTakeFirstOrThrow()).n);
+    const waiting = await unpublished();
+    const down = tally(['backsync', 'run', '--transport', 'amqp', '--legacy', url], { ...env, TALLY_AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' });
+    assert.equal(down.status, 2, down.stderr);
+    assert.match(down.stderr, /broker unreachable/);
+    assert.equal(await unpublished(), waiting);
+
+    const run = tally(['backsync', 'run', '--legacy', url], env);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(await unpublished(), 0);
+    assert.equal(await memos(y.id), yMemos + 1, 'the other member is applied');
+    assert.equal(await memos(x.id), xMemos);
+    const listed = JSON.parse(tally(['dlq', 'list', '--legacy', url], env).stdout) as { consumer: string; eventId: string; error: string }[];
+    assert.deepEqual(listed.map((d) => [d.consumer, d.eventId]), [
+      ['legacy-backsync', 'credit.granted:credit:refused-1'],
+      ['legacy-backsync', `subscription.cancel_requested:${x.subscriptions[0]!.id}:2026-11-30`],
+    ]);
+    assert.match(listed[0]!.error, new RegExp(`the legacy has no customer with account number "${x.id}"`));
+    assert.match(listed[1]!.error, /held behind credit\.granted:credit:refused-1/);
+    const status = JSON.parse(tally(['backsync', 'status', '--json', '--legacy', url], env).stdout) as { countries: { country: string; waiting: number; parked: number; lastAppliedAt: string | null }[] };
+    assert.deepEqual(status.countries.map((c) => [c.country, c.waiting, c.parked, c.lastAppliedAt !== null]), [['DE', 0, 2, true]]);
+
+    // Replaying the later one alone is refused again (its earlier one is still parked); fixed, --all replays both in order.
+    const later = (await svc.store.db.selectFrom('dead_letters').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
+    const alone = JSON.parse(tally(['dlq', 'replay', String(later), '--legacy', url], env).stdout) as { replayed: number; failed: number };
+    assert.deepEqual(alone, { replayed: 0, failed: 1 });
+    await legacy.db.updateTable('customer').set({ deleted_flg: 'N' }).where('acct_no', '=', x.id).execute();
+    const replayed = tally(['dlq', 'replay', '--all', '--legacy', url], env);
+    assert.equal(replayed.status, 0, replayed.stderr);
+    assert.deepEqual(JSON.parse(replayed.stdout), { replayed: 2, failed: 0 });
+    assert.equal(await memos(x.id), xMemos + 1);
+    const flag = await legacy.db.selectFrom('subscription as s').innerJoin('account as a', 'a.acct_id', 's.acct_id').innerJoin('customer as c', 'c.cust_id', 'a.cust_id')
+      .select('s.cancel_eop_flg').where('c.acct_no', '=', x.id).orderBy('s.sub_id').execute();
+    assert.equal(flag[x.subscriptions.findIndex((s) => s.status === 'active' && !s.cancelAtPeriodEnd)]!.cancel_eop_flg, 'Y');
+
+    // Delivered once more: applied once.
+    await svc.store.db.updateTable('outbox').set({ published_at: null }).execute();
+    await svc.store.db.deleteFrom('processed_events').where('consumer', '=', backsyncConsumerName).execute();
+    assert.equal(tally(['backsync', 'run', '--legacy', url], env).status, 0);
+    assert.equal(await memos(x.id), xMemos + 1);
+    assert.equal(await memos(y.id), yMemos + 1);
+    assert.deepEqual(JSON.parse(tally(['dlq', 'list', '--legacy', url], env).stdout), []);
+    const after = JSON.parse(tally(['backsync', 'status', '--json', '--legacy', url], env).stdout) as { countries: { waiting: number; parked: number }[] };
+    assert.deepEqual(after.countries.map((c) => [c.waiting, c.parked]), [[0, 0]]);
+  } finally {
+    await legacy.close();
+    await closeServices(svc);
+  }
+});
