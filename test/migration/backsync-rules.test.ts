@@ -175,3 +175,26 @@ test('promotions and sign-ups: a Tally discount as a legacy promotion; a Tally m
   assert.equal(signupRows({ ...member, email: null }, '2026-11-29 10:15:00').email, null);
   assert.throws(() => signupRows({ ...member, id: 'a-member-id-of-21-chr' }, 'x'), /longer than the legacy's 20-character account numbers/);
 });
+
+test('lag on /metrics: one series per served country, the last applied time only where the legacy recorded one', async () => {
+  const { Registry } = await import('prom-client');
+  const { registerBacksyncMetrics } = await import('../../src/migration/backsync/status.ts');
+  const registry = new Registry();
+  let reads = 0;
+  registerBacksyncMetrics(registry, async () => {
+    reads++;
+    return [
+      { country: 'DE', waiting: 3, oldestWaitingSeconds: 42.5, lastAppliedAt: '2026-11-29T10:00:00.000Z', parked: 1 },
+      { country: 'FR', waiting: 0, oldestWaitingSeconds: 0, lastAppliedAt: null, parked: 0 },
+    ];
+  });
+  const text = await registry.metrics();
+  assert.match(text, /tally_backsync_waiting_events\{country="DE"\} 3\n/);
+  assert.match(text, /tally_backsync_waiting_events\{country="FR"\} 0\n/);
+  assert.match(text, /tally_backsync_oldest_waiting_seconds\{country="DE"\} 42\.5\n/);
+  // 2026-11-29 is day 20,786 since 1970-01-01 (20,454 to 2026-01-01, plus 332): 20,786 × 86,400 + 10 × 3,600.
+  assert.match(text, /tally_backsync_last_applied_timestamp_seconds\{country="DE"\} 1795946400\n/);
+  assert.doesNotMatch(text, /tally_backsync_last_applied_timestamp_seconds\{country="FR"\}/);
+  assert.match(text, /tally_backsync_parked_events\{country="DE"\} 1\n/);
+  assert.equal(reads, 1, 'one status read per scrape, whatever the number of gauges');
+});
