@@ -109,6 +109,76 @@ async function openKillBillFacts(from: string, tenant: string | undefined, windo
   return { facts: killBillFacts(source.kb, source.tenant.recordId, window), recorded: { tenant: source.tenant.recordId }, close: () => source.close() };
 }
 
+export interface CompareRequest {
+  source: 'legacy' | 'killbill';
+  from: string;
+  country: string;
+  direction?: CompareDirection;
+  tenant?: string;
+  rulesFile?: string;
+  /** Only these members (an earlier report's, or a cut-over cohort's). */
+  members?: string[];
+  /** Where `members` came from, recorded with the run. */
+  membersFrom?: string;
+  asOf?: string;
+  horizonMonths?: number;
+  plansFile?: string;
+  out?: string;
+  pageSize?: number;
+}
+
+/**
+ * One country compared, source against Tally, recorded as a compare run with its report
+ * files: what `tally compare` runs, and the cut-over's proof step. Each member is compared
+ * over the window it was migrated with, unless `asOf`/`horizonMonths` say one for all.
+ */
+export async function compareCountry(svc: Services, req: CompareRequest) {
+  const { source, from, country } = req;
+  const direction = req.direction ?? 'source-to-tally';
+  const rules: DeclaredRule[] = req.rulesFile ? parseDeclaredRules(readText(req.rulesFile, '--rules'), req.rulesFile) : [];
+  const migrated = await migrationOf(svc, source, country, direction);
+  const given = req.asOf || req.horizonMonths !== undefined
+    ? horizonFrom(req.asOf ? parseIsoDate(req.asOf, '--as-of') : businessDate(Date.now(), configFromEnv().reportingTimeZone), req.horizonMonths ?? 24)
+    : undefined;
+  const horizonOf = (runId: number | null) => given ?? (runId !== null ? migrated.horizons.get(runId) : undefined) ?? migrated.latest;
+  const all = given ? [given] : [...migrated.horizons.values(), migrated.latest];
+  const horizons = { earliest: all.reduce((a, b) => (a < b ? a : b)), latest: all.reduce((a, b) => (a > b ? a : b)) };
+  const plansFile = req.plansFile ?? (migrated.plans && migrated.plans !== '(reference mapping)' ? migrated.plans : undefined);
+  if (source === 'killbill' && !plansFile) throw new InvalidInput('--plans', 'is required with --source killbill (the mapping the migration ran with)');
+  const plans: PlanMapping = plansFile ? parsePlanMapping(readText(plansFile, '--plans'), plansFile.endsWith('.json') ? 'json' : 'yaml') : referenceLegacyPlans;
+  // Kill Bill's scheduled changes (a cancellation, a trial's end) are read as of the day the migration read them, or --as-of.
+  const asOf = req.asOf ? parseIsoDate(req.asOf, '--as-of') : migrated.asOf;
+  const window = { horizons, plans, ...(asOf ? { asOf } : {}) };
+  const opened = source === 'killbill'
+    ? await openKillBillFacts(from, req.tenant ?? (migrated.tenant !== undefined ? String(migrated.tenant) : undefined), window)
+    : await openLegacyFacts(from, window);
+  try {
+    const started = new Date();
+    const report = new ReportWriter(req.out ?? defaultReportDir(country, started));
+    const { facts } = opened;
+    const options = { from: redactUrl(from), direction, ...opened.recorded, horizons, plans: plansFile ?? '(reference mapping)', rules: req.rulesFile ?? null, membersFrom: req.membersFrom ?? null };
+    const log = logger(process.env.TALLY_LOG_LEVEL || 'info');
+    const progress = jobProgress(log, 'compare', country, req.members?.length);
+    const { outcome, summary, runId } = await recordCompareRun(svc.store.db, { mode: 'members', source, country, reportDir: report.dir, options }, async () => {
+      const outcome = await compareMembers(svc, {
+        source, country, facts, rules, report, horizonOf, direction, pageSize: req.pageSize ?? 2000, onProgress: progress.tick, ...(req.members ? { members: req.members } : {}),
+      }).finally(progress.stop);
+      const seconds = (Date.now() - started.getTime()) / 1000;
+      const summary = {
+        source, country, ...options, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds: Number(seconds.toFixed(3)),
+        membersPerSecond: Math.round(outcome.counts.checked / Math.max(seconds, 0.001)), status: outcome.status, reportDir: report.dir, ...outcome.counts,
+        examples: outcome.examples,
+      };
+      await report.finish(summary);
+      return { outcome, summary, status: outcome.status, counts: outcome.counts };
+    });
+    log.info({ job: 'compare', country, runId, status: outcome.status, ...outcome.counts }, 'compare finished');
+    return { outcome, summary, runId };
+  } finally {
+    await opened.close();
+  }
+}
+
 /** `tally compare --source legacy|killbill …`: exit 0 clean, 1 differences (an error is 2, see runCli). */
 export async function compareCommand(rest: string[], values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
   if (rest.length) throw usageError(usageLine);
@@ -123,7 +193,6 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
   const pageText = text(values, 'page-size') ?? '2000';
   if (!/^\d+$/.test(pageText) || Number(pageText) < 1 || Number(pageText) > 20_000) throw usageError(`--page-size must be a whole number of members from 1 to 20000, got "${pageText}"`);
   const rulesFile = text(values, 'rules');
-  const rules: DeclaredRule[] = rulesFile ? parseDeclaredRules(readText(rulesFile, '--rules'), rulesFile) : [];
   const membersFrom = text(values, 'members-from');
   const earlier = membersFrom ? await readEarlierReport(membersFrom) : undefined;
   if (earlier && earlier.source !== source) throw new InvalidInput('--members-from', `${membersFrom} is a report of source ${earlier.source}, not ${source}`);
@@ -134,51 +203,13 @@ export async function compareCommand(rest: string[], values: Record<string, unkn
 
   const svc = await openServices(configFromEnv());
   try {
-    const migrated = await migrationOf(svc, source, country, direction);
-    // Each member is compared over the window it was migrated with, unless --as-of / --horizon-months say one for all.
-    const given = text(values, 'as-of') || horizonText !== undefined
-      ? horizonFrom(text(values, 'as-of') ? parseIsoDate(text(values, 'as-of'), '--as-of') : businessDate(Date.now(), configFromEnv().reportingTimeZone), horizonText !== undefined ? Number(horizonText) : 24)
-      : undefined;
-    const horizonOf = (runId: number | null) => given ?? (runId !== null ? migrated.horizons.get(runId) : undefined) ?? migrated.latest;
-    const all = given ? [given] : [...migrated.horizons.values(), migrated.latest];
-    const horizons = { earliest: all.reduce((a, b) => (a < b ? a : b)), latest: all.reduce((a, b) => (a > b ? a : b)) };
-    const plansFile = text(values, 'plans') ?? (migrated.plans && migrated.plans !== '(reference mapping)' ? migrated.plans : undefined);
-    if (source === 'killbill' && !plansFile) throw new InvalidInput('--plans', 'is required with --source killbill (the mapping the migration ran with)');
-    const plans: PlanMapping = plansFile ? parsePlanMapping(readText(plansFile, '--plans'), plansFile.endsWith('.json') ? 'json' : 'yaml') : referenceLegacyPlans;
-    // Kill Bill's scheduled changes (a cancellation, a trial's end) are read as of the day the migration read them, or --as-of.
-    const asOf = text(values, 'as-of') ? parseIsoDate(text(values, 'as-of'), '--as-of') : migrated.asOf;
-    const window = { horizons, plans, ...(asOf ? { asOf } : {}) };
-    const opened = source === 'killbill'
-      ? await openKillBillFacts(from, text(values, 'tenant') ?? (migrated.tenant !== undefined ? String(migrated.tenant) : undefined), window)
-      : await openLegacyFacts(from, window);
-    try {
-      const started = new Date();
-      const reportDir = text(values, 'out') ?? defaultReportDir(country, started);
-      const report = new ReportWriter(reportDir);
-      const { facts } = opened;
-      const options = { from: redactUrl(from), direction, ...opened.recorded, horizons, plans: plansFile ?? '(reference mapping)', rules: rulesFile ?? null, membersFrom: membersFrom ?? null };
-      const log = logger(process.env.TALLY_LOG_LEVEL || 'info');
-      const progress = jobProgress(log, 'compare', country, earlier?.members.length);
-      const { outcome, summary, runId } = await recordCompareRun(svc.store.db, { mode: 'members', source, country, reportDir: report.dir, options }, async () => {
-        const outcome = await compareMembers(svc, {
-          source, country, facts, rules, report, horizonOf, direction, pageSize: Number(pageText), onProgress: progress.tick, ...(earlier ? { members: earlier.members } : {}),
-        }).finally(progress.stop);
-        const seconds = (Date.now() - started.getTime()) / 1000;
-        const summary = {
-          source, country, ...options, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds: Number(seconds.toFixed(3)),
-          membersPerSecond: Math.round(outcome.counts.checked / Math.max(seconds, 0.001)), status: outcome.status, reportDir: report.dir, ...outcome.counts,
-          examples: outcome.examples,
-        };
-        await report.finish(summary);
-        return { outcome, summary, status: outcome.status, counts: outcome.counts };
-      });
-      log.info({ job: 'compare', country, runId, status: outcome.status, ...outcome.counts }, 'compare finished');
-      if (values.json) console.log(JSON.stringify({ runId, ...summary }));
-      else printSummary(summary, outcome);
-      return outcome.status === 'clean' ? 0 : 1;
-    } finally {
-      await opened.close();
-    }
+    const { outcome, summary, runId } = await compareCountry(svc, {
+      source, from, country, direction, tenant: text(values, 'tenant'), rulesFile, members: earlier?.members, membersFrom, asOf: text(values, 'as-of'),
+      horizonMonths: horizonText !== undefined ? Number(horizonText) : undefined, plansFile: text(values, 'plans'), out: text(values, 'out'), pageSize: Number(pageText),
+    });
+    if (values.json) console.log(JSON.stringify({ runId, ...summary }));
+    else printSummary(summary, outcome);
+    return outcome.status === 'clean' ? 0 : 1;
   } finally {
     await closeServices(svc);
   }
