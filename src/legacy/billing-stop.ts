@@ -11,17 +11,20 @@ import type { LegacySchema } from './schema.ts';
  */
 const laStamp = new Intl.DateTimeFormat('sv-SE', { timeZone: 'America/Los_Angeles', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 
-async function hasTable(db: Kysely<LegacySchema>): Promise<boolean> {
+type StopTable = 'country_billing_stop' | 'customer_billing_stop';
+
+async function hasTable(db: Kysely<LegacySchema>, table: StopTable = 'country_billing_stop'): Promise<boolean> {
   const engine = legacyEngineOf(db);
   const row = engine === 'sqlite'
-    ? await sql<{ n: number }>`select count(*) as n from sqlite_master where type = 'table' and name = 'country_billing_stop'`.execute(db)
-    : await sql<{ n: number }>`select count(*) as n from information_schema.tables where table_name = 'country_billing_stop' and table_schema = ${engine === 'mysql' ? sql`database()` : sql`current_schema()`}`.execute(db);
+    ? await sql<{ n: number }>`select count(*) as n from sqlite_master where type = 'table' and name = ${table}`.execute(db)
+    : await sql<{ n: number }>`select count(*) as n from information_schema.tables where table_name = ${table} and table_schema = ${engine === 'mysql' ? sql`database()` : sql`current_schema()`}`.execute(db);
   return Number(row.rows[0]?.n ?? 0) > 0;
 }
 
-async function ensureTable(db: Kysely<LegacySchema>): Promise<void> {
+async function ensureTable(db: Kysely<LegacySchema>, table: StopTable = 'country_billing_stop'): Promise<void> {
   const ts = sql.raw(legacyEngineOf(db) === 'mysql' ? 'datetime' : legacyEngineOf(db) === 'postgres' ? 'timestamp' : 'text');
-  await db.schema.createTable('country_billing_stop').ifNotExists().addColumn('country_cd', sql.raw('char(2)'), (c) => c.primaryKey()).addColumn('stopped_dt', ts, (c) => c.notNull())
+  const key = table === 'country_billing_stop' ? ['country_cd', 'char(2)'] : ['acct_no', 'varchar(20)'];
+  await db.schema.createTable(table).ifNotExists().addColumn(key[0]!, sql.raw(key[1]!), (c) => c.primaryKey()).addColumn('stopped_dt', ts, (c) => c.notNull())
     .addColumn('stopped_by', sql.raw('varchar(120)'), (c) => c.notNull()).addColumn('reason_txt', sql.raw('varchar(200)')).execute();
 }
 
@@ -58,4 +61,37 @@ export async function accountsOfCountries(db: Kysely<LegacySchema>, countries: s
   const byAddress = await db.selectFrom('account as a').innerJoin('customer as c', 'c.cust_id', 'a.cust_id').innerJoin('customer_address as ad', 'ad.cust_id', 'c.cust_id').select('a.acct_id')
     .where('c.country_cd', 'is', null).where('ad.deleted_flg', '=', 'N').where(sql<string>`upper(trim(ad.country_cd))`, 'in', spellings).execute();
   return new Set([...byCustomer, ...byAddress].map((r) => Number(r.acct_id)));
+}
+
+/**
+ * The same switch for some members of a country (a canary cohort cut over ahead of the rest),
+ * by their account numbers, in customer_billing_stop.
+ */
+export async function stopBillingMembers(db: Kysely<LegacySchema>, acctNos: string[], by: string, reason: string | null = null, now = Date.now()): Promise<number> {
+  await ensureTable(db, 'customer_billing_stop');
+  let added = 0;
+  for (let i = 0; i < acctNos.length; i += 500) {
+    const part = acctNos.slice(i, i + 500);
+    const held = new Set((await db.selectFrom('customer_billing_stop').select('acct_no').where('acct_no', 'in', part).execute()).map((r) => r.acct_no));
+    const fresh = part.filter((a) => !held.has(a));
+    if (fresh.length) await db.insertInto('customer_billing_stop').values(fresh.map((acct_no) => ({ acct_no, stopped_dt: laStamp.format(new Date(now)), stopped_by: by.slice(0, 120), reason_txt: reason?.slice(0, 200) ?? null }))).execute();
+    added += fresh.length;
+  }
+  return added;
+}
+
+/** Bill these members again (a cohort's cut-over rolled back). */
+export async function resumeBillingMembers(db: Kysely<LegacySchema>, acctNos: string[]): Promise<void> {
+  if (!(await hasTable(db, 'customer_billing_stop'))) return;
+  for (let i = 0; i < acctNos.length; i += 500) await db.deleteFrom('customer_billing_stop').where('acct_no', 'in', acctNos.slice(i, i + 500)).execute();
+}
+
+/** The accounts the nightly run leaves alone: those of stopped countries and of stopped members. */
+export async function accountsBilledElsewhere(db: Kysely<LegacySchema>): Promise<Set<number>> {
+  const out = await accountsOfCountries(db, await billingStoppedCountries(db));
+  if (await hasTable(db, 'customer_billing_stop')) {
+    const rows = await db.selectFrom('customer_billing_stop as s').innerJoin('customer as c', 'c.acct_no', 's.acct_no').innerJoin('account as a', 'a.cust_id', 'c.cust_id').select('a.acct_id').execute();
+    for (const r of rows) out.add(Number(r.acct_id));
+  }
+  return out;
 }

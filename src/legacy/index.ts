@@ -2,7 +2,9 @@
  * The reference legacy billing system: the other side of a migration. It imports nothing
  * from Tally; Tally's migration tools read it through its own schema.
  */
-export { accountsOfCountries, billingStoppedCountries, resumeBillingCountry, stopBillingCountry } from './billing-stop.ts';
+export {
+  accountsBilledElsewhere, accountsOfCountries, billingStoppedCountries, resumeBillingCountry, resumeBillingMembers, stopBillingCountry, stopBillingMembers,
+} from './billing-stop.ts';
 export { LegacyError, legacyEngineOf, openLegacy, type LegacyDb, type LegacyEngine } from './connect.ts';
 export { dec4, formatDec4, includedTax, roundBankers, timesRate, type Dec4 } from './decimal.ts';
 export { generateMember, legacyWartRates, type MemberRows, type PopulationOptions } from './generator.ts';

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { accountsOfCountries, billingStoppedCountries } from './billing-stop.ts';
+import { accountsBilledElsewhere } from './billing-stop.ts';
 import { LegacyError } from './connect.ts';
 import { dec4, formatDec4, includedTax, timesRate, type Dec4 } from './decimal.ts';
 import type { LegacySchema } from './schema.ts';
@@ -16,7 +16,7 @@ import type { LegacySchema } from './schema.ts';
  *   failure, or a hard decline, makes it uncollectible and puts the subscription on hold.
  * Each subscription commits on its own, and a re-run for the same day finds nothing left
  * to do: its next bill date has moved on. A country whose billing moved elsewhere
- * (country_billing_stop, see billing-stop.ts) is neither billed nor retried.
+ * (country_billing_stop, see billing-stop.ts), or a member's (customer_billing_stop), is neither billed nor retried.
  */
 export interface LegacyDayResult {
   billed: number;
@@ -57,7 +57,7 @@ export async function runLegacyDay(db: Kysely<LegacySchema>, date: string): Prom
   const night = `${date} 03:00:00`;
   const dayEnd = `${date} 23:59:59`;
 
-  const elsewhere = await accountsOfCountries(db, await billingStoppedCountries(db));
+  const elsewhere = await accountsBilledElsewhere(db);
   const due = (await db.selectFrom('subscription').select(['sub_id', 'acct_id']).where('status_cd', 'in', [1, 4]).where('next_bill_dt', '<=', sql<string>`${dayEnd}`).orderBy('sub_id').execute())
     .filter((s) => !elsewhere.has(Number(s.acct_id)));
   for (const { sub_id } of due) {

@@ -43,13 +43,15 @@ export interface LegacySchema {
   gift_card_claim: { gc_code: string; acct_id: number; claimed_dt: LocalTimestamp };
   // Countries the nightly run no longer bills (billing-stop.ts): added when a country's billing moved to another system.
   country_billing_stop: { country_cd: string; stopped_dt: LocalTimestamp; stopped_by: string; reason_txt: string | null };
+  // Members the nightly run no longer bills (a canary cohort cut over ahead of its country), by account number.
+  customer_billing_stop: { acct_no: string; stopped_dt: LocalTimestamp; stopped_by: string; reason_txt: string | null };
 }
 
 /** The member API's tables: created with the schema, never seeded, not part of what a migration reads. */
 export const memberApiTables = ['api_client', 'api_idempotency', 'gift_card_claim'] as const;
 export type MemberApiTable = (typeof memberApiTables)[number];
 /** Operational switches, not billing data: what the nightly run leaves alone. */
-export const operationTables = ['country_billing_stop'] as const;
+export const operationTables = ['country_billing_stop', 'customer_billing_stop'] as const;
 export type OperationTable = (typeof operationTables)[number];
 export type LegacyTable = Exclude<keyof LegacySchema, MemberApiTable | OperationTable>;
 
