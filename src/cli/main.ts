@@ -63,6 +63,9 @@ const usage = `usage: tally <command> [options]
   migrate --country XX[,YY] --clear  remove exactly what the countries' migration wrote
   migrate report --country XX [--json]
                                      what a country's migration loaded, left out and quarantined, and why
+  cutover XX --from URL [--cohort P%] [--plans FILE] [--rules FILE] [--dry-run | --abort | --status]
+                                     move country XX (or a canary cohort of it) to Tally live: freeze, drain, migrate --since-last, compare,
+                                     route, unfreeze, back-sync on, legacy billing off; each step persisted (run it again to continue)
   proxy [--host H] [--port P]        the routing proxy in front of both member APIs: each call to the legacy or Tally by the member's country
                                      (TALLY_PROXY_LEGACY_URL, TALLY_PROXY_TALLY_URL, TALLY_PROXY_LEGACY_KEY; port 3200)
   proxy route XX legacy|frozen|tally [--canary P] [--reason TEXT]
@@ -181,6 +184,9 @@ export async function main(argv: string[]): Promise<number> {
       from: { type: 'string' },
       tenant: { type: 'string' },
       canary: { type: 'string' },
+      cohort: { type: 'string' },
+      abort: { type: 'boolean' },
+      status: { type: 'boolean' },
       'legacy-db': { type: 'string' },
       country: { type: 'string' },
       plans: { type: 'string' },
@@ -488,6 +494,11 @@ export async function main(argv: string[]): Promise<number> {
         await conn.close();
       }
       return 0;
+    }
+    case 'cutover': {
+      // Loaded here only: the cut-over pulls in the migration, the comparator and back-sync.
+      const { cutoverCommand } = await import('./cutover.ts');
+      return withServices((svc) => cutoverCommand(svc, rest, values, (message) => new UsageError(message)));
     }
     case 'proxy': {
       // Loaded here only: the proxy's HTTP stack is no other command's.

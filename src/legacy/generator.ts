@@ -19,6 +19,8 @@ export interface PopulationOptions {
   seed?: number;
   /** The legacy's "today": no row is later than this date. */
   asOf: string;
+  /** false: a legacy without its warts (every member migrates), for a cut-over rehearsal. The random stream is the same either way. */
+  warts?: boolean;
 }
 
 /** How often each wart occurs: per member, per invoice, or per member who joined before 2013. */
@@ -48,6 +50,9 @@ export const legacyWartRates = {
 } as const;
 
 export type MemberRows = { [T in LegacyTable]?: LegacySchema[T][] };
+
+type WartRates = Record<keyof typeof legacyWartRates, number>;
+const noWarts = Object.fromEntries(Object.keys(legacyWartRates).map((k) => [k, 0])) as WartRates;
 
 type Rng = () => number;
 
@@ -97,6 +102,7 @@ function priceOn(country: LegacyCountry, plan: string, on: Ymd): string {
 
 /** The rows of member n (1-based ids), and of its duplicate customer when it has one. */
 export function generateMember(n: number, opts: PopulationOptions): MemberRows {
+  const w: WartRates = opts.warts === false ? noWarts : legacyWartRates;
   const r = rngFor(opts.seed ?? 1, n);
   const countries = opts.countries?.length ? legacyCountries.filter((c) => opts.countries!.includes(c.cd)) : legacyCountries;
   const c = pick(r, countries);
@@ -124,7 +130,7 @@ export function generateMember(n: number, opts: PopulationOptions): MemberRows {
   const first = r() < 0.05 ? null : pick(r, firstNames);
   const last = pick(r, lastNames);
   const odd = r();
-  const countryCd = odd < legacyWartRates.oddCountryCode * (2 / 3) ? c.cd.toLowerCase() : odd < legacyWartRates.oddCountryCode ? c.cd3 : c.cd;
+  const countryCd = odd < w.oddCountryCode * (2 / 3) ? c.cd.toLowerCase() : odd < w.oddCountryCode ? c.cd3 : c.cd;
   const created = daytime(r, joined);
   const outcome = r();
   const status = outcome < 0.68 ? 'active' : outcome < 0.86 ? 'cancelled' : outcome < 0.91 ? 'held' : 'returning';
@@ -134,14 +140,14 @@ export function generateMember(n: number, opts: PopulationOptions): MemberRows {
     deleted_flg: deleted ? 'Y' : 'N', deleted_dt: deleted ? daytime(r, asOf) : null,
   });
   const emailBase = `${(first ?? 'member').toLowerCase()}.${last.toLowerCase()}${id}@example.com`;
-  const email = r() < legacyWartRates.messyEmail ? `  ${emailBase.replace(/^./, (ch) => ch.toUpperCase()).replace('example.com', 'Example.COM')} ` : emailBase;
+  const email = r() < w.messyEmail ? `  ${emailBase.replace(/^./, (ch) => ch.toUpperCase()).replace('example.com', 'Example.COM')} ` : emailBase;
   rows.customer_email.push({ email_id: seq('email'), cust_id: id, email_addr: email, primary_flg: 'Y', created_dt: created, deleted_flg: 'N' });
   rows.customer_address.push({ addr_id: seq('addr'), cust_id: id, addr_type: 'B', line1: `${1 + Math.floor(r() * 999)} Main St`, city: 'Springfield', region_cd: region, postal_cd: pad(Math.floor(r() * 99999), 5), country_cd: countryCd, deleted_flg: 'N' });
   const acctStatus = status === 'held' ? 'H' : status === 'cancelled' ? 'C' : 'A';
   rows.account.push({ acct_id: id, cust_id: id, status_cd: acctStatus, currency_cd: c.currency, tz_nm: r() < 0.1 ? null : c.tz, opened_dt: created, closed_dt: status === 'cancelled' ? daytime(r, asOf) : null, updated_dt: created });
 
   const token = r() < 0.9 ? 'tok_ok' : status === 'held' ? 'tok_hard_decline' : 'tok_soft_decline';
-  const expired = r() < legacyWartRates.expiredPaymentMethod;
+  const expired = r() < w.expiredPaymentMethod;
   const expYear = expired ? asOf[0] - 1 : asOf[0] + 1 + Math.floor(r() * 4);
   const pm = seq('pm');
   rows.payment_method.push({ pm_id: pm, acct_id: id, pm_type: 'CC', token: status === 'held' ? 'tok_hard_decline' : token, last4: pad(Math.floor(r() * 9999), 4), exp_mm: 1 + Math.floor(r() * 12), exp_yyyy: expYear, status_cd: 'A', created_dt: created, deleted_flg: 'N' });
@@ -161,7 +167,7 @@ export function generateMember(n: number, opts: PopulationOptions): MemberRows {
   const toCurrency = (v: Dec4) => v - (v % 10n ** BigInt(4 - digits));
 
   const subscriptions: { plan: string; from: Ymd; to: Ymd | null; state: 'active' | 'cancelled' | 'held'; trial: boolean }[] = [];
-  const tierPlan = early && r() < legacyWartRates.obsoletePlanCode ? pick(r, ['STRM_1S_2010', 'STRM_2S_2010']) : r() < 0.06 ? 'STRM_STD_Y' : r() < 0.1 ? 'STRM_TRL_M' : pick(r, monthlyTiers);
+  const tierPlan = early && r() < w.obsoletePlanCode ? pick(r, ['STRM_1S_2010', 'STRM_2S_2010']) : r() < 0.06 ? 'STRM_STD_Y' : r() < 0.1 ? 'STRM_TRL_M' : pick(r, monthlyTiers);
   if (status === 'returning' && tenure >= 6) {
     const stop = addMonths(joined, 1 + Math.floor(r() * (tenure / 2)));
     subscriptions.push({ plan: tierPlan, from: joined, to: stop, state: 'cancelled', trial: tierPlan === 'STRM_TRL_M' });
@@ -180,7 +186,7 @@ export function generateMember(n: number, opts: PopulationOptions): MemberRows {
     const rate = (c.regions ?? []).find((x) => x.cd === region && (x.product ?? product) === product)?.rate ?? c.rate;
     const override = r() < 0.03 ? formatDec4(dec4(priceOn(c, s.plan, [2015, 1, 1]))) : null;
     rows.subscription_history.push({ sub_hist_id: seq('hist'), sub_id: subId, event_cd: 'NEW', old_plan_cd: null, new_plan_cd: s.plan, event_dt: daytime(r, s.from), event_yyyymmdd: iso(s.from).replaceAll('-', '') });
-    if (early && si === 0 && r() < legacyWartRates.impossibleDate) {
+    if (early && si === 0 && r() < w.impossibleDate) {
       rows.subscription_history.push({ sub_hist_id: seq('hist'), sub_id: subId, event_cd: 'CHG', old_plan_cd: s.plan, new_plan_cd: s.plan, event_dt: daytime(r, s.from), event_yyyymmdd: `${s.from[0]}0231` });
     }
     let cyclesLeft = 0;
@@ -214,7 +220,7 @@ export function generateMember(n: number, opts: PopulationOptions): MemberRows {
       }
       const price = override ?? priceOn(c, s.plan, from);
       let subtotal = dec4(price);
-      if (r() < legacyWartRates.subCentAmount) subtotal += 50n;
+      if (r() < w.subCentAmount) subtotal += 50n;
       let discount = 0n;
       if (cyclesLeft > 0) {
         discount = promo === 1 ? toCurrency(subtotal / 2n) : 20_000n;
@@ -236,7 +242,7 @@ export function generateMember(n: number, opts: PopulationOptions): MemberRows {
       if (giftApplied > 0n) rows.gift_card_txn.push({ gc_txn_id: seq('gctxn'), gc_id: giftCard!, acct_id: id, txn_type: 'APL', amount: formatDec4(giftApplied), inv_id: invId, txn_dt: at(r, from) });
       const due = total - giftApplied - creditApplied;
       const lastOfHeld = s.state === 'held' && !before(addMonths(from, period), end);
-      const voided = r() < legacyWartRates.paymentOnVoidedInvoice;
+      const voided = r() < w.paymentOnVoidedInvoice;
       let invStatus = lastOfHeld ? 'U' : voided ? 'V' : 'P';
       const invDt = at(r, from);
       const txn = (type: string, amount: Dec4, resp: string, when: string, parent: number | null = null) => {
@@ -266,8 +272,8 @@ export function generateMember(n: number, opts: PopulationOptions): MemberRows {
         currency_cd: c.currency, subtotal_amt: formatDec4(subtotal), discount_amt: formatDec4(discount), tax_amt: formatDec4(tax), total_amt: formatDec4(total),
         gift_applied_amt: formatDec4(giftApplied), credit_applied_amt: formatDec4(creditApplied),
       });
-      if (r() >= legacyWartRates.headerWithoutDetails) {
-        const off = r() < legacyWartRates.detailsNotAddingUp ? 100n : 0n;
+      if (r() >= w.headerWithoutDetails) {
+        const off = r() < w.detailsNotAddingUp ? 100n : 0n;
         rows.invoice_detail.push({ inv_det_id: seq('det'), inv_id: invId, line_no: 1, plan_cd: s.plan, descr: `${s.plan} ${iso(from)} to ${iso(to)}`, amount: formatDec4(subtotal + off), discount_amt: formatDec4(discount) });
       }
       if (!lastOfHeld) paidThru = to;
@@ -282,12 +288,12 @@ export function generateMember(n: number, opts: PopulationOptions): MemberRows {
     });
   }
 
-  if (r() < legacyWartRates.orphanRows) {
+  if (r() < w.orphanRows) {
     const ghost = id * 10_000 + 9_999;
     rows.invoice_detail.push({ inv_det_id: seq('det'), inv_id: ghost, line_no: 1, plan_cd: 'STRM_STD_M', descr: 'orphan line', amount: '9.9900', discount_amt: '0.0000' });
     rows.payment_txn.push({ txn_id: seq('txn'), inv_id: ghost, pm_id: pm, txn_type: 'CAP', amount: '9.9900', resp_cd: '00', txn_dt: daytime(r, asOf), ref_no: null, parent_txn_id: null });
   }
-  if (r() < legacyWartRates.duplicateCustomer) {
+  if (r() < w.duplicateCustomer) {
     // Signed up again with the same email in another case: a second customer and account, no subscription.
     const dup = 2_000_000_000 + id;
     rows.customer.push({ cust_id: dup, acct_no: `A${pad(dup, 10)}`, first_nm: first, last_nm: last, country_cd: c.cd, created_dt: daytime(r, asOf), updated_dt: daytime(r, asOf), deleted_flg: 'N', deleted_dt: null });

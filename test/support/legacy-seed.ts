@@ -2,9 +2,9 @@ import { openLegacy, seedLegacy, type LegacyDb } from '../../src/legacy/index.ts
 import { freshStoreUrl } from './engine.ts';
 
 /** A fresh legacy database of the engine under test, seeded: its URL. */
-export async function seededLegacy(members: number, countries: string[], seed: number, asOf = '2026-11-28'): Promise<string> {
+export async function seededLegacy(members: number, countries: string[], seed: number, asOf = '2026-11-28', opts: { warts?: boolean } = {}): Promise<string> {
   const url = await freshStoreUrl();
-  await withLegacy(url, (legacy) => seedLegacy(legacy.db, { members, seed, asOf, countries }));
+  await withLegacy(url, (legacy) => seedLegacy(legacy.db, { members, seed, asOf, countries, ...opts }));
   return url;
 }
 
