@@ -4,16 +4,18 @@
  * nginx (Debian package) doing the same routing by a header, all measured in the same run
  * against the same Tally process.
  *
- *   npm run bench:proxy -- [--members 20000] [--seconds 8] [--rate 400] [--connections 32]
+ *   npm run bench:proxy -- [--members 20000] [--seconds 8] [--samples 3000] [--connections 32]
  *
- * Two figures per path: latency at a fixed, unsaturated rate (`--rate` requests/s; the
- * added latency is the proxy's p50/p99 less the direct call's), and throughput at
- * saturation (`--connections` open connections). Tally, the proxy and nginx each run in
+ * Two figures per path: latency without load (`--samples` calls to each path in turn, one at
+ * a time on keep-alive connections, timed to the microsecond; the added latency is the proxy's
+ * p50/p99 less the direct call's, the three paths interleaved so drift hits all alike), and
+ * throughput at saturation (`--connections` open connections, autocannon). Tally, the proxy and nginx each run in
  * their own process; nginx with one worker, as the proxy is one Node process. Targets:
  * added p99 ≤ 2 ms, and ≥ 0.5 of nginx's throughput.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -26,12 +28,12 @@ import { seedDueMembers } from '../test/support/population.ts';
 const { values } = parseArgs({
   options: {
     members: { type: 'string', default: '20000' }, seconds: { type: 'string', default: '8' },
-    rate: { type: 'string', default: '400' }, connections: { type: 'string', default: '32' },
+    samples: { type: 'string', default: '3000' }, connections: { type: 'string', default: '32' },
   },
 });
 const members = Number(values.members);
 const seconds = Number(values.seconds);
-const rate = Number(values.rate);
+const samples = Number(values.samples);
 const connections = Number(values.connections);
 const nginx = spawnSync('nginx', ['-v']).status === 0 ? 'nginx' : existsNginx();
 function existsNginx(): string {
@@ -56,7 +58,7 @@ for (const country of countries) await setRoute(svc.store.db, country, { state: 
 const sample = (await svc.memberStore.db.selectFrom('members').select(['id', 'country']).orderBy('id').execute()).filter((_, i) => i % Math.max(1, Math.floor(members / 2000)) === 0);
 await svc.store.close();
 
-const node = (args: string[], env: Record<string, string> = {}) => spawn(process.execPath, ['--import', 'tsx', ...args], {
+const node = (args: string[], env: Record<string, string> = {}) => spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', ...args], {
   stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TALLY_LOG_LEVEL: 'warn', ...env },
 });
 function ready(child: ChildProcess, word: string): Promise<ChildProcess> {
@@ -93,6 +95,8 @@ http {
   upstream tally_api { server 127.0.0.1:${ports.tally}; keepalive 128; }
   upstream legacy_api { server 127.0.0.1:${ports.nowhere}; keepalive 128; }
   map $http_x_country $member_api { default legacy_api; ${countries.map((c) => `${c} tally_api;`).join(' ')} }
+  keepalive_requests 1000000;
+  keepalive_timeout 65s;
   server {
     listen 127.0.0.1:${ports.nginx};
     location /v1/members/ {
@@ -107,12 +111,13 @@ const nginxProcess = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')], { 
 await new Promise((r) => setTimeout(r, 500));
 
 type Figures = { rps: number; p50: number; p90: number; p99: number; non2xx: number; errors: number };
+type Timing = { p50: number; p90: number; p99: number; non2xx: number };
 let cursor = 0;
 const next = () => sample[cursor++ % sample.length]!;
 
-async function load(port: number, opts: { rate?: number; connections: number; duration: number }): Promise<Figures> {
+async function load(port: number, opts: { connections: number; duration: number }): Promise<Figures> {
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}`, connections: opts.connections, duration: opts.duration, ...(opts.rate ? { overallRate: opts.rate } : {}),
+    url: `http://127.0.0.1:${port}`, connections: opts.connections, duration: opts.duration,
     requests: [{
       method: 'GET', headers: { authorization: `Bearer ${secret}` },
       setupRequest: (req) => {
@@ -125,14 +130,43 @@ async function load(port: number, opts: { rate?: number; connections: number; du
 }
 
 const paths = { direct: ports.tally, proxy: ports.proxy, nginx: ports.nginx } as const;
-const latency = {} as Record<keyof typeof paths, Figures>;
+const latency = {} as Record<keyof typeof paths, Timing>;
+
+/** Each path called in turn, one call at a time on a keep-alive connection, each timed with the monotonic clock. */
+async function timeEach(n: number): Promise<Record<keyof typeof paths, Timing>> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const call = (port: number, m: { id: string; country: string }) => new Promise<number>((done, fail) => {
+    const started = process.hrtime.bigint();
+    const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/members/${m.id}`, agent, headers: { authorization: `Bearer ${secret}`, 'x-country': m.country } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? done(Number(process.hrtime.bigint() - started) / 1e6) : done(-1)));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+  const times = { direct: [] as number[], proxy: [] as number[], nginx: [] as number[] };
+  const failed = { direct: 0, proxy: 0, nginx: 0 };
+  for (let i = 0; i < n; i++) {
+    const m = next();
+    for (const [name, port] of Object.entries(paths) as [keyof typeof paths, number][]) {
+      const ms = await call(port, m);
+      if (ms < 0) failed[name]++;
+      else times[name].push(ms);
+    }
+  }
+  agent.destroy();
+  const q = (xs: number[], p: number) => Number([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!.toFixed(3));
+  const out = {} as Record<keyof typeof paths, Timing>;
+  for (const name of Object.keys(paths) as (keyof typeof paths)[]) out[name] = { p50: q(times[name], 50), p90: q(times[name], 90), p99: q(times[name], 99), non2xx: failed[name] };
+  return out;
+}
 const throughput = {} as Record<keyof typeof paths, Figures>;
 try {
   // Warm every path (JIT, keep-alive pools, the proxy's directory cache) before measuring.
   for (const port of Object.values(paths)) await load(port, { connections: 8, duration: 2 });
-  for (const [name, port] of Object.entries(paths) as [keyof typeof paths, number][]) {
-    latency[name] = await load(port, { rate, connections: 8, duration: seconds });
-    console.log(`${name.padEnd(6)} at ${rate} req/s: p50 ${latency[name].p50} ms, p90 ${latency[name].p90} ms, p99 ${latency[name].p99} ms (non-2xx ${latency[name].non2xx}, errors ${latency[name].errors})`);
+  Object.assign(latency, await timeEach(samples));
+  for (const name of Object.keys(paths) as (keyof typeof paths)[]) {
+    console.log(`${name.padEnd(6)} one call at a time: p50 ${latency[name].p50} ms, p90 ${latency[name].p90} ms, p99 ${latency[name].p99} ms (non-2xx ${latency[name].non2xx})`);
   }
   for (const [name, port] of Object.entries(paths) as [keyof typeof paths, number][]) {
     throughput[name] = await load(port, { connections, duration: seconds });
@@ -143,12 +177,12 @@ try {
   await Promise.all([stop(proxy), stop(tally)]);
 }
 
-const added = (name: 'proxy' | 'nginx', q: 'p50' | 'p99') => Number((latency[name][q] - latency.direct[q]).toFixed(2));
+const added = (name: 'proxy' | 'nginx', q: 'p50' | 'p99') => Number((latency[name][q] - latency.direct[q]).toFixed(3));
 const ratio = Number((throughput.proxy.rps / throughput.nginx.rps).toFixed(3));
-console.log(`added latency at ${rate} req/s: proxy p50 +${added('proxy', 'p50')} ms, p99 +${added('proxy', 'p99')} ms; nginx p50 +${added('nginx', 'p50')} ms, p99 +${added('nginx', 'p99')} ms (target: proxy p99 ≤ +2 ms)`);
+console.log(`added latency, one call at a time: proxy p50 +${added('proxy', 'p50')} ms, p99 +${added('proxy', 'p99')} ms; nginx p50 +${added('nginx', 'p50')} ms, p99 +${added('nginx', 'p99')} ms (target: proxy p99 ≤ +2 ms)`);
 console.log(`throughput: direct ${throughput.direct.rps} req/s, proxy ${throughput.proxy.rps}, nginx ${throughput.nginx.rps}: proxy/nginx ${ratio} (target ≥ 0.5)`);
 console.log(JSON.stringify({
-  members, seconds, rate, connections,
+  members, seconds, samples, connections,
   directP50Ms: latency.direct.p50, directP99Ms: latency.direct.p99, proxyP50Ms: latency.proxy.p50, proxyP99Ms: latency.proxy.p99, nginxP50Ms: latency.nginx.p50, nginxP99Ms: latency.nginx.p99,
   proxyAddedP50Ms: added('proxy', 'p50'), proxyAddedP99Ms: added('proxy', 'p99'), nginxAddedP50Ms: added('nginx', 'p50'), nginxAddedP99Ms: added('nginx', 'p99'),
   directRps: throughput.direct.rps, proxyRps: throughput.proxy.rps, nginxRps: throughput.nginx.rps, proxyToNginx: ratio,

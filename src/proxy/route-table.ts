@@ -26,6 +26,15 @@ export async function setRoute(db: Kysely<Schema>, country: string, route: Count
   });
 }
 
+function sameRoutes(a: Map<string, CountryRoute>, b: Map<string, CountryRoute>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [country, r] of a) {
+    const o = b.get(country);
+    if (!o || o.state !== r.state || o.canaryPercent !== r.canaryPercent) return false;
+  }
+  return true;
+}
+
 /** A proxy process's heartbeat: its id and the writes it has forwarded and not yet seen answered, per country. */
 export interface Heartbeat {
   proxyId: string;
@@ -45,6 +54,9 @@ export class RouteCache {
   /** When the table was last read successfully (ms since the epoch), and failed refreshes since. */
   lastRead = 0;
   failures = 0;
+  private lastBeat = 0;
+  /** The last refresh saw a frozen country with writes in flight: beat once more to say they drained. */
+  private drained = false;
 
   constructor(private readonly db: Kysely<Schema>, private readonly refreshMs = 250, private readonly onError: (err: unknown) => void = () => {}, private readonly heartbeat?: Heartbeat) {}
 
@@ -61,11 +73,22 @@ export class RouteCache {
     try {
       // Taken before the read: the table read is at least as new as this instant.
       const at = new Date();
-      this.routes = await readRoutes(this.db);
+      const routes = await readRoutes(this.db);
+      const changed = !sameRoutes(routes, this.routes);
+      this.routes = routes;
       this.lastRead = at.getTime();
       this.failures = 0;
       if (this.heartbeat) {
-        await upsert(this.db, 'proxy_heartbeats', ['proxy_id'], [{ proxy_id: this.heartbeat.proxyId, routes_read_at: at.toISOString(), in_flight: JSON.stringify(this.heartbeat.inFlight()) }], ['routes_read_at', 'in_flight']);
+        // A write per refresh would stall a proxy on a synchronous store (SQLite) for every caller: beat when the table
+        // changed (a freeze or a flip to confirm), while a frozen country still has writes in flight (a drain to confirm),
+        // and otherwise once a second (to stay alive).
+        const inFlight = this.heartbeat.inFlight();
+        const draining = Object.keys(inFlight).some((c) => routes.get(c)?.state === 'frozen') || this.drained;
+        this.drained = Object.keys(inFlight).some((c) => routes.get(c)?.state === 'frozen');
+        if (changed || draining || at.getTime() - this.lastBeat >= 1000) {
+          await upsert(this.db, 'proxy_heartbeats', ['proxy_id'], [{ proxy_id: this.heartbeat.proxyId, routes_read_at: at.toISOString(), in_flight: JSON.stringify(inFlight) }], ['routes_read_at', 'in_flight']);
+          this.lastBeat = at.getTime();
+        }
       }
     } catch (err) {
       this.failures++;
