@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { apiKeyVerifier } from '../api/api-keys.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import type { Services } from '../jobs/services.ts';
 import type { LegacyDb } from '../legacy/index.ts';
 import { legacyCountries, MemberDirectory, syncDirectory, tallyCountries, type CountrySource } from '../proxy/member-directory.ts';
-import { buildProxy, proxyMetrics, WritesInFlight } from '../proxy/proxy-server.ts';
+import { buildDvdProxy, buildProxy, proxyMetrics, WritesInFlight } from '../proxy/proxy-server.ts';
 import { RouteCache, readRoutes, setRoute } from '../proxy/route-table.ts';
 import { parseRoute } from '../proxy/routing.ts';
 import { wholeSetting } from '../settings.ts';
@@ -24,6 +25,8 @@ export interface ProxySettings {
   retryAfterSeconds: number;
   timeoutMs: number;
   refreshMs: number;
+  /** The DVD partner's mutual-TLS listener, on when its certificates are given. */
+  dvd: { port: number; tallyUrl: string; https: { key: string; cert: string; ca: string }; client: { key: string; cert: string; ca: string } } | null;
 }
 
 function httpBase(name: string, value: string): string {
@@ -48,6 +51,15 @@ export function proxySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Prox
     retryAfterSeconds: wholeSetting(env, 'TALLY_PROXY_RETRY_AFTER', 5, 1, 3600),
     timeoutMs: wholeSetting(env, 'TALLY_PROXY_TIMEOUT_MS', 10_000, 100, 600_000),
     refreshMs: wholeSetting(env, 'TALLY_PROXY_REFRESH_MS', 250, 10, 60_000),
+    dvd: env.TALLY_PROXY_DVD_TLS_KEY && env.TALLY_PROXY_DVD_TLS_CERT && env.TALLY_PROXY_DVD_TLS_CA && env.TALLY_PROXY_DVD_CLIENT_KEY && env.TALLY_PROXY_DVD_CLIENT_CERT
+      ? {
+        port: wholeSetting(env, 'TALLY_PROXY_DVD_PORT', 3643, 0, 65535),
+        tallyUrl: httpBase('TALLY_PROXY_TALLY_DVD_URL', env.TALLY_PROXY_TALLY_DVD_URL || 'https://127.0.0.1:3443'),
+        // Files, as for Tally's own DVD listener (TALLY_DVD_TLS_*): the partners' side, and the proxy's client certificate towards Tally.
+        https: { key: env.TALLY_PROXY_DVD_TLS_KEY, cert: env.TALLY_PROXY_DVD_TLS_CERT, ca: env.TALLY_PROXY_DVD_TLS_CA },
+        client: { key: env.TALLY_PROXY_DVD_CLIENT_KEY, cert: env.TALLY_PROXY_DVD_CLIENT_CERT, ca: env.TALLY_PROXY_DVD_CLIENT_CA || env.TALLY_PROXY_DVD_TLS_CA },
+      }
+      : null,
   };
 }
 
@@ -74,9 +86,20 @@ async function serveProxy(svc: Services, s: ProxySettings): Promise<void> {
   );
   const url = await app.listen({ host: s.host, port: s.port });
   console.log(`tally proxy: routing the member API on ${url} between the legacy (${s.legacyUrl}) and Tally (${s.tallyUrl}); metrics at ${url}/metrics`);
+  const read = (f: string) => readFileSync(f);
+  const dvd = s.dvd
+    ? await buildDvdProxy(
+      { routes, writes, metrics, keys: apiKeyVerifier(svc.store.db), directory: new MemberDirectory(svc.store.db, sourcesOf(svc, legacy)) },
+      {
+        upstreams: { legacy: s.legacyUrl, tally: s.dvd.tallyUrl }, legacyKey: s.legacyKey, retryAfterSeconds: s.retryAfterSeconds, timeoutMs: s.timeoutMs,
+        https: { key: read(s.dvd.https.key), cert: read(s.dvd.https.cert), ca: read(s.dvd.https.ca) }, clientTls: { key: read(s.dvd.client.key), cert: read(s.dvd.client.cert), ca: read(s.dvd.client.ca) },
+      },
+    )
+    : null;
+  if (dvd && s.dvd) console.log(`tally proxy: the DVD partner API (mutual TLS) on ${await dvd.listen({ host: s.host, port: s.dvd.port })}, Tally's side ${s.dvd.tallyUrl}`);
   await new Promise<void>((resolve) => {
     const shutdown = async () => {
-      await app.close();
+      await Promise.all([app.close(), dvd?.close()]);
       await routes.stop();
       await legacy?.close();
       resolve();

@@ -98,16 +98,52 @@ function failureStatus(error: { statusCode?: number; code?: string; cause?: { co
  * streaming); a backend that is down answers 502/504 problem+json for its countries only.
  */
 export async function buildProxy(deps: ProxyDeps, opts: ProxyOptions): Promise<FastifyInstance> {
+  return proxyApp(deps, opts, { role: 'member-app', api: 'member', signups: true });
+}
+
+/** TLS material: PEM text or its bytes. */
+export interface TlsFiles {
+  key: string | Buffer;
+  cert: string | Buffer;
+  ca: string | Buffer;
+}
+
+/**
+ * The DVD partner's listener of the proxy: mutual TLS as on Tally's own DVD listener (a client
+ * certificate signed by the partner CA, and a dvd-partner key on top), each call routed by its
+ * member's country like the member API's; Tally's side is its DVD listener, reached over mutual
+ * TLS with the proxy's own client certificate (`clientTls`).
+ */
+export async function buildDvdProxy(deps: ProxyDeps, opts: ProxyOptions & { https: TlsFiles; clientTls: TlsFiles }): Promise<FastifyInstance> {
+  return proxyApp(deps, opts, { role: 'dvd-partner', api: 'DVD partner', signups: false, https: opts.https, clientTls: opts.clientTls });
+}
+
+interface Listener {
+  role: 'member-app' | 'dvd-partner';
+  api: string;
+  /** POST /v1/members (routed by the body's country). */
+  signups: boolean;
+  https?: TlsFiles;
+  clientTls?: TlsFiles;
+}
+
+async function proxyApp(deps: ProxyDeps, opts: ProxyOptions, listener: Listener): Promise<FastifyInstance> {
   const { routes, directory, keys, metrics } = deps;
   const retryAfter = String(opts.retryAfterSeconds ?? 5);
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, requestTimeout: 30_000, keepAliveTimeout: 65_000 });
+  const app = Fastify({
+    logger: false, bodyLimit: 64 * 1024, requestTimeout: 30_000, keepAliveTimeout: 65_000,
+    ...(listener.https ? { https: { key: listener.https.key, cert: listener.https.cert, ca: listener.https.ca, requestCert: true, rejectUnauthorized: true } } : {}),
+  });
   await app.register(replyFrom, {
-    undici: { connections: opts.connections ?? 128, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: opts.timeoutMs ?? 10_000, bodyTimeout: opts.timeoutMs ?? 10_000 },
+    undici: {
+      connections: opts.connections ?? 128, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: opts.timeoutMs ?? 10_000, bodyTimeout: opts.timeoutMs ?? 10_000,
+      ...(listener.clientTls ? { connect: { key: listener.clientTls.key, cert: listener.clientTls.cert, ca: listener.clientTls.ca, rejectUnauthorized: true } } : {}),
+    },
     // A write is never sent twice by the proxy: the client's retry, with its Idempotency-Key, is the only retry.
     retryMethods: [],
     disableRequestLogging: true,
   });
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route ${req.method} ${req.url.split('?')[0]} (the proxy serves /v1/members…)`));
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route ${req.method} ${req.url.split('?')[0]} (the proxy serves the ${listener.api} API's member routes)`));
   app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     return sendProblem(reply, status, status === 500 ? 'the proxy failed to route this call' : err.message);
@@ -122,13 +158,13 @@ export async function buildProxy(deps: ProxyDeps, opts: ProxyOptions): Promise<F
     metrics.latency.observe({ backend: req.proxied.backend }, reply.elapsedTime / 1000);
   });
 
-  /** Only a member-app key may call the member API, through the proxy as directly. */
+  /** Only the listener's role may call its API, through the proxy as directly. */
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers.authorization;
     const secret = typeof header === 'string' ? /^bearer +(\S+) *$/i.exec(header)?.[1] : undefined;
     const key = secret ? keys.cached(secret) ?? (await keys.verify(secret)) : null;
     if (!key) return sendProblem(reply, 401, 'send a valid API key as "Authorization: Bearer <key>"', 'authorization');
-    if (key.role !== 'member-app') return sendProblem(reply, 403, `role ${key.role} may not call the member API`, 'authorization');
+    if (key.role !== listener.role) return sendProblem(reply, 403, `role ${key.role} may not call the ${listener.api} API`, 'authorization');
     req.caller = key;
   };
 
@@ -170,7 +206,8 @@ export async function buildProxy(deps: ProxyDeps, opts: ProxyOptions): Promise<F
     });
   };
 
-  for (const url of ['/v1/members/:id', '/v1/members/:id/*']) {
+  const memberPaths = listener.role === 'dvd-partner' ? ['/v1/dvd/members/:id', '/v1/dvd/members/:id/*'] : ['/v1/members/:id', '/v1/members/:id/*'];
+  for (const url of memberPaths) {
     app.route({
       method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url, onRequest: authenticate,
       handler: async (req, reply) => {
@@ -181,7 +218,7 @@ export async function buildProxy(deps: ProxyDeps, opts: ProxyOptions): Promise<F
     });
   }
   // A sign-up names its country: routed by it, and the member entered in the directory once a backend has it.
-  app.post('/v1/members', { onRequest: authenticate }, async (req, reply) => {
+  if (listener.signups) app.post('/v1/members', { onRequest: authenticate }, async (req, reply) => {
     const body = (req.body ?? {}) as { id?: unknown; country?: unknown };
     const country = typeof body.country === 'string' ? body.country : '';
     if (!/^[A-Z]{2}$/.test(country)) return sendProblem(reply, 400, 'a sign-up names the member\'s country (ISO 3166 alpha-2): the proxy routes it by that', 'body.country');
