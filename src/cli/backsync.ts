@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { closeServices } from '../jobs/services.ts';
 import { backsyncLegacyUrl, backsyncStatus, openBacksync, servedCountries, type CountryLag } from '../migration/backsync/index.ts';
-import { followOutbox, messagingConfigFromEnv, openMessaging, relayOutbox, transportKind } from '../messaging/index.ts';
+import { messagingConfigFromEnv, openMessaging, relayOutbox, transportKind } from '../messaging/index.ts';
 import { openLegacy } from '../legacy/index.ts';
 import { configFromEnv, openServices } from '../wiring.ts';
+import { followUntilSignal } from './follow-outbox.ts';
 
 const usageLine = 'usage: tally backsync run [--follow] [--transport embedded|amqp] [--legacy URL] | tally backsync status [--json] [--legacy URL]   (URL: --legacy or TALLY_LEGACY_URL)';
 
@@ -62,13 +63,7 @@ export async function backsyncCommand(rest: string[], values: Record<string, unk
           return 0;
         }
         await messaging.start();
-        const stop = new AbortController();
-        const onSignal = () => {
-          stop.abort();
-          messaging.abandonRetries();
-        };
-        process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
-        const published = await followOutbox(svc.store.db, messaging.transport, { ...relay, pollMs: config.relayPollMs, signal: stop.signal, log: svc.log });
+        const published = await followUntilSignal(svc.store.db, messaging, { ...relay, pollMs: config.relayPollMs }, svc.log);
         console.log(JSON.stringify({ transport: kind, published }));
         return 0;
       } finally {

@@ -19,9 +19,10 @@ import { configFromEnv, logger, openServices, type Config } from '../wiring.ts';
 import { followCatalog } from '../operations/catalog-operations.ts';
 import { wholeSetting } from '../settings.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/api-keys.ts';
-import { BrokerError, followOutbox, messagingConfigFromEnv, openMessaging, relayOutbox, transportKind, type Messaging } from '../messaging/index.ts';
+import { BrokerError, messagingConfigFromEnv, openMessaging, relayOutbox, transportKind, type Messaging } from '../messaging/index.ts';
 import { catalogCommand } from './catalog.ts';
 import { runDemo } from './demo.ts';
+import { followUntilSignal } from './follow-outbox.ts';
 import { jobProgress } from './progress.ts';
 
 const usage = `usage: tally <command> [options]
@@ -83,6 +84,9 @@ const usage = `usage: tally <command> [options]
                                      exit 0 clean, 1 differences, 2 error; report.jsonl, report.parquet, summary.json in DIR
   compare tables --left URL --right URL --table T [--key COLS] [--columns COLS]
                                      two copies of a table on any two engines by checksum bisection: inserted, updated, deleted keys
+  shadow --country XX --date D --from URL [--plans FILE] [--rules FILE] [--shadow-db URL] [--out DIR] [--json]
+                                     bill a rewound copy of XX's members for day D in a throwaway store, charging nobody, and compare
+                                     with the legacy's invoices of D; exit 0 clean (or declared), 1 differences, 2 error
   members show ID [--json]           the customer-service view of one member (--json: the body of GET /v1/cs/members/{id})
   export --country XX --to DIR [--from URL]
                                      the country's legacy tables, Tally's member and ledger tables and its latest compare report, as Parquet
@@ -211,6 +215,7 @@ export async function main(argv: string[]): Promise<number> {
       to: { type: 'string' },
       direction: { type: 'string' },
       legacy: { type: 'string' },
+      'shadow-db': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -321,13 +326,7 @@ export async function main(argv: string[]): Promise<number> {
       const result = await withMessaging(kind, async (svc, messaging) => {
         const relay = { owner: `${hostname()}:${process.pid}`, batchSize: config.relayBatchSize, leaseMs: config.relayLeaseMs };
         if (!values.follow) return relayOutbox(svc.store.db, messaging.transport, relay);
-        const stop = new AbortController();
-        const onSignal = () => {
-          stop.abort();
-          messaging.abandonRetries();
-        };
-        process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
-        const published = await followOutbox(svc.store.db, messaging.transport, { ...relay, pollMs: config.relayPollMs, signal: stop.signal, log: svc.log });
+        const published = await followUntilSignal(svc.store.db, messaging, { ...relay, pollMs: config.relayPollMs }, svc.log);
         return { published, busy: false };
       }, option(values, 'legacy'));
       if (result.busy) process.stderr.write('another relay holds the outbox lease; nothing done\n');
@@ -536,6 +535,11 @@ export async function main(argv: string[]): Promise<number> {
       const { compareCommand } = await import('./compare.ts');
       return compareCommand(rest, values, (message) => new UsageError(message));
     }
+    case 'shadow': {
+      // Loaded here only: shadow billing pulls in the migration and the comparator.
+      const { shadowCommand } = await import('./shadow.ts');
+      return shadowCommand(rest, values, (message) => new UsageError(message));
+    }
     case 'members': {
       const { membersCommand } = await import('./members.ts');
       return membersCommand(rest, values, (message) => new UsageError(message));
@@ -578,7 +582,7 @@ export async function runCli(argv: string[]): Promise<void> {
     process.stderr.write(`tally: internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)} (set TALLY_LOG_LEVEL=debug for details)\n`);
     if (process.env.TALLY_LOG_LEVEL === 'debug' || process.env.TALLY_LOG_LEVEL === 'trace') process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
     // A compare's exit code is its verdict (0 clean, 1 differences): any failure to reach one is 2, never mistaken for either.
-    process.exitCode = ['compare', 'export', 'query'].includes(argv.find((a) => !a.startsWith('-')) ?? '') ? 2 : 70;
+    process.exitCode = ['compare', 'shadow', 'export', 'query'].includes(argv.find((a) => !a.startsWith('-')) ?? '') ? 2 : 70;
   }
 }
 

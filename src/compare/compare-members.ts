@@ -4,7 +4,7 @@ import { diffMember } from './member-facts.ts';
 import type { ReportWriter } from './report-files.ts';
 import type { Difference, DifferenceKind } from './report-format.ts';
 import type { LegacyFacts, SourceMember } from './sources/legacy-facts.ts';
-import { migratedOf, migratedPage, quarantined, tallyFacts } from './tally-facts.ts';
+import { migratedOf, migratedPage, quarantined, tallyFacts, type TallyMember } from './tally-facts.ts';
 
 export interface CompareMembersOptions {
   source: string;
@@ -102,25 +102,29 @@ export async function compareMembers(svc: Pick<Services, 'store' | 'memberStore'
         rows.push(row(id, 'stale', { source_value: JSON.stringify(s.mark), tally_value: JSON.stringify(t.migratedMark), detail: 'changed in the source after it was migrated: tally migrate --since-last brings it up' }));
         continue;
       }
-      const diffs = diffMember(s.since(opts.horizonOf(t.runId)), t.facts);
-      let failing = false;
-      for (const d of diffs) {
-        const rule = opts.rules.length ? declaredBy(opts.rules, d, s.facts.invoices) : undefined;
-        if (rule) {
-          const c = (counts.declared[rule.name] ??= { count: 0, reason: rule.reason });
-          c.count++;
-        } else {
-          failing = true;
-          counts.differences++;
-          counts.fields[d.field] = (counts.fields[d.field] ?? 0) + 1;
-        }
-        rows.push(row(id, 'differs', { ...d, rule: rule?.name ?? null }));
-      }
-      if (failing) counts.members.differs++;
-      else counts.clean++;
+      fieldByField(id, s, t, rows);
     }
     await keep(rows);
     opts.onProgress?.(counts.checked);
+  };
+
+  /** The member's fields compared, each difference a row (declared ones counted under their rule), the member counted clean or differing. */
+  const fieldByField = (id: string, s: SourceMember, t: TallyMember, rows: Difference[]) => {
+    let failing = false;
+    for (const d of diffMember(s.since(opts.horizonOf(t.runId)), t.facts)) {
+      const rule = opts.rules.length ? declaredBy(opts.rules, d, s.facts.invoices) : undefined;
+      if (rule) {
+        const c = (counts.declared[rule.name] ??= { count: 0, reason: rule.reason });
+        c.count++;
+      } else {
+        failing = true;
+        counts.differences++;
+        counts.fields[d.field] = (counts.fields[d.field] ?? 0) + 1;
+      }
+      rows.push(row(id, 'differs', { ...d, rule: rule?.name ?? null }));
+    }
+    if (failing) counts.members.differs++;
+    else counts.clean++;
   };
 
   const extra = async (ids: string[]) => {
@@ -147,21 +151,7 @@ export async function compareMembers(svc: Pick<Services, 'store' | 'memberStore'
         rows.push(row(id, 'missing', { detail: `in Tally, not in the ${opts.source}: not written back` }));
         continue;
       }
-      let failing = false;
-      for (const d of diffMember(s.since(opts.horizonOf(t.runId)), t.facts)) {
-        const rule = opts.rules.length ? declaredBy(opts.rules, d, s.facts.invoices) : undefined;
-        if (rule) {
-          const c = (counts.declared[rule.name] ??= { count: 0, reason: rule.reason });
-          c.count++;
-        } else {
-          failing = true;
-          counts.differences++;
-          counts.fields[d.field] = (counts.fields[d.field] ?? 0) + 1;
-        }
-        rows.push(row(id, 'differs', { ...d, rule: rule?.name ?? null }));
-      }
-      if (failing) counts.members.differs++;
-      else counts.clean++;
+      fieldByField(id, s, t, rows);
     }
     await keep(rows);
     opts.onProgress?.(counts.checked);
