@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { insertReturningId } from '../store/bulk.ts';
 import type { Schema } from '../store/schema.ts';
 
-export type CompareMode = 'members' | 'tables';
+export type CompareMode = 'members' | 'tables' | 'shadow';
 export type CompareStatus = 'clean' | 'differences';
 
 /** A finished compare run as `tally export` and the console find it. */

@@ -42,7 +42,7 @@ export interface Schema {
 /** One `tally compare` run (see migrations/0009-compare.ts). */
 export interface CompareRunRow {
   id: Generated<number>;
-  /** `members` or `tables`. */
+  /** `members`, `tables` or `shadow` (tally shadow). */
   mode: string;
   source: string;
   /** '' for table mode. */
