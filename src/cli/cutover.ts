@@ -23,6 +23,29 @@ async function cohortMembers(legacy: LegacyDb, country: string, percent: number)
   return rows.map((r) => r.acct_no).filter((id) => cohortOf(id) < percent);
 }
 
+/**
+ * The members a cut-over's compare must prove when the country was already compared clean, in
+ * full, since its last full load: the ones the latest --since-last wrote (or quarantined).
+ * Undefined when there is no such compare: then the whole country is compared.
+ */
+async function changedSinceCleanCompare(svc: Services, country: string): Promise<string[] | undefined> {
+  const load = await svc.store.db.selectFrom('migration_runs').select(['id', 'started_at']).where('source', '=', 'legacy').where('country', '=', country).where('mode', '=', 'load')
+    .orderBy('id', 'desc').executeTakeFirst();
+  if (!load) return undefined;
+  const compares = await svc.store.db.selectFrom('compare_runs').select(['options', 'started_at']).where('mode', '=', 'members').where('source', '=', 'legacy').where('country', '=', country)
+    .where('status', '=', 'clean').where('started_at', '>', load.started_at).execute();
+  const full = compares.some((c) => {
+    const o = JSON.parse(c.options) as { membersFrom?: string | null; direction?: string };
+    return !o.membersFrom && (o.direction ?? 'source-to-tally') === 'source-to-tally';
+  });
+  if (!full) return undefined;
+  const sinceLast = await svc.store.db.selectFrom('migration_runs').select('id').where('source', '=', 'legacy').where('country', '=', country).where('mode', '=', 'since-last')
+    .orderBy('id', 'desc').executeTakeFirst();
+  if (!sinceLast) return [];
+  const written = await svc.memberStore.db.selectFrom('migrated_members').select('member_id').where('run_id', '=', Number(sinceLast.id)).execute();
+  return written.map((r) => r.member_id);
+}
+
 /** The real work of a cut-over from the reference legacy: Tally's migration and comparator, back-sync's lag, the legacy's billing switch. */
 export function legacyWork(svc: Services, legacy: LegacyDb, opts: { from: string; plansFile?: string; rulesFile?: string; asOf: string; reportDir: (country: string) => string }): CutoverWork {
   const by = `${hostname()}:${process.pid} (tally cutover)`;
@@ -34,17 +57,26 @@ export function legacyWork(svc: Services, legacy: LegacyDb, opts: { from: string
       return lines[0] ?? {};
     },
     async compare(country, cohort) {
-      const ids = await members(country, cohort);
+      // A quarantined member is in neither system once the country moves: the legacy stops billing it and Tally never had it.
+      const held = await svc.memberStore.db.selectFrom('migration_quarantine').select('member_id').where('source', '=', 'legacy').where('country', '=', country).execute();
+      const cohortIds = await members(country, cohort);
+      const inCohort = cohortIds ? new Set(cohortIds) : null;
+      const heldHere = inCohort ? held.filter((h) => inCohort.has(h.member_id)).length : held.length;
+      if (heldHere) {
+        return { clean: false, detail: { quarantined: heldHere }, reason: `${heldHere} member(s) of ${country}${cohortIds ? ' in the cohort' : ''} are quarantined by the migration (tally migrate report --country ${country}): fix them in the legacy first, or they would be left with neither system billing them` };
+      }
+      // The freeze lasts as long as this proof. A country compared clean in full since it was loaded needs proving again only
+      // for the members the legacy changed since (those the --since-last step just wrote); otherwise all of it (or the cohort).
+      const scope = cohortIds ?? (await changedSinceCleanCompare(svc, country));
       const { outcome, summary, runId } = await compareCountry(svc, {
         source: 'legacy', from: opts.from, country, rulesFile: opts.rulesFile, out: opts.reportDir(country), plansFile: opts.plansFile,
-        ...(ids ? { members: ids, membersFrom: `cohort ${cohort}%` } : {}),
+        ...(scope ? { members: scope, membersFrom: cohortIds ? `cohort ${cohort}%` : 'changed since the last clean compare' } : {}),
       });
       const c = outcome.counts;
-      const detail = { compareRunId: runId, checked: c.checked, differences: c.differences, members: c.members, declared: Object.fromEntries(Object.entries(c.declared).map(([k, v]) => [k, v.count])), reportDir: summary.reportDir };
-      // A quarantined member is in neither system once the country moves: the legacy stops billing it and Tally never had it.
-      if (c.members.quarantined) {
-        return { clean: false, detail, reason: `${c.members.quarantined} member(s) of ${country}${ids ? ` in the cohort` : ''} are quarantined by the migration (tally migrate report --country ${country}): fix them in the legacy first, or they would be left with neither system billing them` };
-      }
+      const detail = {
+        compareRunId: runId, scope: scope ? (cohortIds ? `cohort ${cohort}%` : `${scope.length} member(s) changed since the last clean compare`) : 'the whole country',
+        checked: c.checked, differences: c.differences, members: c.members, declared: Object.fromEntries(Object.entries(c.declared).map(([k, v]) => [k, v.count])), reportDir: summary.reportDir,
+      };
       if (outcome.status === 'clean') return { clean: true, detail };
       const fields = Object.entries(c.fields).map(([f, n]) => `${f} ${n}`).join(', ');
       return { clean: false, detail, reason: `the compare found ${c.differences} undeclared difference(s) (${[fields, c.members.missing ? `missing ${c.members.missing}` : '', c.members.extra ? `extra ${c.members.extra}` : ''].filter(Boolean).join('; ')}); report ${summary.reportDir}` };

@@ -108,6 +108,7 @@ export function generateMember(n: number, opts: PopulationOptions): MemberRows {
   const c = pick(r, countries);
   const id = n + 1;
   const asOf = ymd(opts.asOf);
+  const lastMoment = `${opts.asOf} 23:59:59`;
   const counters = new Map<string, number>();
   const seq = (table: string) => {
     const k = (counters.get(table) ?? 0) + 1;
@@ -247,7 +248,10 @@ export function generateMember(n: number, opts: PopulationOptions): MemberRows {
       const invDt = at(r, from);
       const txn = (type: string, amount: Dec4, resp: string, when: string, parent: number | null = null) => {
         const txnId = seq('txn');
-        rows.payment_txn.push({ txn_id: txnId, inv_id: invId, pm_id: pm, txn_type: type, amount: formatDec4(amount), resp_cd: resp, txn_dt: when, ref_no: resp === '00' ? `R${txnId}` : null, parent_txn_id: parent });
+        // A refund or chargeback drawn after the legacy's "today" happened today: no row is later than asOf (a later one would
+        // hold the member's change mark in the future, hiding every real change from a --since-last).
+        const at = when > lastMoment ? lastMoment : when;
+        rows.payment_txn.push({ txn_id: txnId, inv_id: invId, pm_id: pm, txn_type: type, amount: formatDec4(amount), resp_cd: resp, txn_dt: at, ref_no: resp === '00' ? `R${txnId}` : null, parent_txn_id: parent });
         return txnId;
       };
       if (due > 0n) {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { IsoDate } from '../domain/calendar.ts';
+import { addDays, type IsoDate } from '../domain/calendar.ts';
 import type { Services } from '../jobs/services.ts';
 import { insertReturningId } from '../store/bulk.ts';
 import type { Schema } from '../store/schema.ts';
@@ -82,9 +82,12 @@ export async function migrateCountry<M>(svc: Services, adapter: SourceAdapter<M>
       if (opts.mode === 'since-last' && members.length) {
         const who = members.map((m) => adapter.identify(m));
         const marks = await loadedMarks(svc.memberStore.db, who.map((w) => w.memberId));
+        // A mark after the run's day is a row dated in the future (a source's scheduled or mis-stamped row), not a change
+        // time: it would hide every later change behind it, so such a member is always read again.
+        const future = `${addDays(opts.asOf, 2)}`;
         members = members.filter((_, i) => {
           const seen = marks.get(who[i]!.memberId);
-          return seen === undefined || seen < who[i]!.mark;
+          return seen === undefined || seen < who[i]!.mark || seen.slice(0, 10) >= future;
         });
         counts.members += who.length - members.length;
         counts.unchanged += who.length - members.length;
