@@ -15,6 +15,7 @@ function printSummary(s: ShadowSummary, outcome: ShadowOutcome): void {
   const fields = Object.entries(s.fields).sort((a, b) => b[1] - a[1]).map(([f, k]) => `${f} ${k}`).join(', ');
   const lines = [
     `shadow legacy → tally, ${s.country} ${s.date}: ${s.members.toLocaleString('en-US')} members in ${s.seconds} s (${s.membersPerSecond} members/s) — ${s.status.toUpperCase()}`,
+    `  ${s.loaded.toLocaleString('en-US')} due on the day rewound and loaded into the shadow store, ${s.notDue.toLocaleString('en-US')} not due${s.notYet ? `, ${s.notYet} not members yet` : ''}`,
     `  billed on ${s.date}: legacy ${s.invoices.legacy} invoices to ${s.billed.legacy} members, Tally ${s.invoices.tally} invoices to ${s.billed.tally} members (charging nobody)`,
     `  clean       ${n(s.clean)}   of ${s.compared} members billed by either side`,
     `  differs     ${n(s.kinds.differs)}${fields ? `   fields: ${fields}` : ''}`,

@@ -18,7 +18,8 @@ import { openServices } from '../../wiring.ts';
 import { checkSourceCountry } from '../dry-run.ts';
 import { migrateCountry, type CountryMigration } from '../migrate-country.ts';
 import { parsePlanMapping, referenceLegacyPlans, type PlanMapping } from '../plan-mapping.ts';
-import { legacyAdapter } from '../sources/legacy-adapter.ts';
+import { legacyAdapter, transformLegacy } from '../sources/legacy-adapter.ts';
+import type { TransformOutcome } from '../load.ts';
 import { countrySpellings, customerCountry, inChunks, legacyAlpha3, legacySource, openLegacyTables, type LegacyMember, type LegacySource } from '../sources/legacy-source.ts';
 import { rewindLegacyMember } from './rewind.ts';
 import { compareDayInvoices, legacyMinorUnits, type DayInvoice } from './shadow-compare.ts';
@@ -60,6 +61,9 @@ export interface ShadowCounts {
   /** The country's members in the legacy, and those it did not have yet at the start of D (left out). */
   members: number;
   notYet: number;
+  /** Members not due on the day by their own billing dates (Tally's transform says so): not loaded, since the day bills none of them. */
+  notDue: number;
+  /** Members loaded into the shadow store: those due on the day. */
   loaded: number;
   quarantined: number;
   /** Members billed on D, and their invoices, by each side (quarantined members left out). */
@@ -117,12 +121,16 @@ function readText(file: string, option: string): string {
   }
 }
 
-/** The legacy source whose members are each rewound to the start of `day` (a member it did not have yet is left out, counted). */
-export function rewoundSource(source: LegacySource, day: IsoDate, left: { notYet: number }): LegacySource {
+/**
+ * The legacy source whose members are each rewound to the start of `day`; a member it did not
+ * have yet is left out, and so is one `keep` says no to (both counted).
+ */
+export function rewoundSource(source: LegacySource, day: IsoDate, left: { notYet: number; notDue: number }, keep: (m: LegacyMember) => boolean = () => true): LegacySource {
   const rewind = (members: LegacyMember[]) => members.flatMap((m) => {
     const before = rewindLegacyMember(m, day);
     if (!before) left.notYet++;
-    return before ? [before] : [];
+    else if (!keep(before)) left.notDue++;
+    return before && keep(before) ? [before] : [];
   });
   return {
     ...source,
@@ -132,6 +140,12 @@ export function rewoundSource(source: LegacySource, day: IsoDate, left: { notYet
     },
     members: async (country, ids, opts) => rewind(await source.members(country, ids, opts)),
   };
+}
+
+/** Would Tally's renewal bill this member on `day` (or does the migration hold it back: kept to be counted)? */
+function dueBy(outcome: TransformOutcome, day: IsoDate): boolean {
+  if (!outcome.member) return true;
+  return outcome.member.subscriptions.some((s) => s.status !== 'cancelled' && s.status !== 'on_hold' && s.nextBillingDate <= day);
 }
 
 /** A gateway that refuses every call: shadow billing charges nobody, and this makes it so rather than hoping. */
@@ -294,7 +308,7 @@ export async function compareDay(legacyInvoices: DayInvoice[], tallyInvoices: Da
 
 export function noShadowCounts(): ShadowCounts {
   return {
-    members: 0, notYet: 0, loaded: 0, quarantined: 0, billed: { legacy: 0, tally: 0 }, invoices: { legacy: 0, tally: 0 }, quarantinedBilled: 0,
+    members: 0, notYet: 0, notDue: 0, loaded: 0, quarantined: 0, billed: { legacy: 0, tally: 0 }, invoices: { legacy: 0, tally: 0 }, quarantinedBilled: 0,
     compared: 0, clean: 0, kinds: { missing: 0, extra: 0, differs: 0 }, fields: {}, declared: {}, differences: 0,
   };
 }
@@ -325,11 +339,12 @@ export async function shadowCountry(tally: Services, req: ShadowRequest): Promis
       };
       const run = await recordCompareRun(tally.store.db, { mode: 'shadow', source: 'legacy', country, reportDir: report.dir, options }, async () => {
         const counts = noShadowCounts();
-        const left = { notYet: 0 };
+        const left = { notYet: 0, notDue: 0 };
         const { promotions, pricePoints } = await opened.source.reference();
-        const adapter = legacyAdapter(rewoundSource(opened.source, day, left), {
-          catalog: tally.billing.catalog, plans: opened.plans, promotions, pricePoints, asOf: day, horizonMonths: req.horizonMonths ?? shadowHorizonMonths,
-        });
+        const ctx = { catalog: tally.billing.catalog, plans: opened.plans, promotions, pricePoints, asOf: day, horizonMonths: req.horizonMonths ?? shadowHorizonMonths };
+        // Only members Tally's renewal would bill on the day are loaded (and those the migration holds back, to count them):
+        // the transform says who is due, and loading the others would change nothing the day bills.
+        const adapter = legacyAdapter(rewoundSource(opened.source, day, left, (m) => dueBy(transformLegacy(m, ctx), day)), ctx);
         await setRoute(shadow.store.db, country, { state: 'tally', canaryPercent: 0 }, 'tally shadow', `shadow billing of ${day}`);
         const migration: CountryMigration = await migrateCountry(shadow, adapter, {
           country, asOf: day, mode: 'load', pageSize: req.pageSize ?? 1000, onProgress: req.onProgress, options: { ...options, shadow: true },
@@ -338,8 +353,9 @@ export async function shadowCountry(tally: Services, req: ShadowRequest): Promis
         const renewal = await runRenewal(shadow, day);
         if (renewal.errors.length) shadow.log.warn({ job: 'shadow', country, day, errors: renewal.errors.slice(0, 5) }, 'renewal left members out');
         const renewed = Date.now();
-        counts.members = migration.counts.members + left.notYet;
+        counts.members = migration.counts.members + left.notYet + left.notDue;
         counts.notYet = left.notYet;
+        counts.notDue = left.notDue;
         counts.loaded = migration.counts.loaded;
         counts.quarantined = migration.counts.quarantined;
         const quarantine = await shadow.memberStore.db.selectFrom('migration_quarantine').select(['member_id', 'reasons']).where('country', '=', country).execute();
