@@ -77,7 +77,9 @@ export async function migrateCountry<M>(svc: Services, adapter: SourceAdapter<M>
       return { country: opts.country, runId, mode: opts.mode, status: 'finished', resumedAfter: null, counts, removed, seconds: (Date.now() - started) / 1000 };
     }
     do {
-      const page = await adapter.source.page(opts.country, cursor, opts.pageSize ?? 1000, { historySince: adapter.historySince });
+      const page = opts.mode === 'since-last' && adapter.source.marks
+        ? await changedPage(svc, adapter, opts, cursor, counts)
+        : await adapter.source.page(opts.country, cursor, opts.pageSize ?? 1000, { historySince: adapter.historySince });
       let members = page.members;
       if (opts.mode === 'since-last' && members.length) {
         const who = members.map((m) => adapter.identify(m));
@@ -139,6 +141,25 @@ async function migrateMembers<M>(svc: Services, adapter: SourceAdapter<M>, ctx: 
     onProgress?.(Math.min(ids.length, i + pageSize));
   }
   return removed;
+}
+
+/**
+ * `--since-last` on a source with cheap marks: a page of marks, and only the members whose mark
+ * moved past the one loaded (or was never loaded, or lies after the run's day) read whole; the
+ * rest are counted unchanged without reading their history.
+ */
+async function changedPage<M>(svc: Services, adapter: SourceAdapter<M>, opts: MigrateOptions, cursor: string | null, counts: LoadCounts): Promise<{ members: M[]; cursor: string | null }> {
+  const page = await adapter.source.marks!(opts.country, cursor, opts.pageSize ?? 1000);
+  const loaded = await loadedMarks(svc.memberStore.db, page.marks.map((m) => m.memberId));
+  const future = addDays(opts.asOf, 2);
+  const changed = page.marks.filter((m) => {
+    const seen = loaded.get(m.memberId);
+    return seen === undefined || seen < m.mark || seen.slice(0, 10) >= future;
+  });
+  counts.members += page.marks.length - changed.length;
+  counts.unchanged += page.marks.length - changed.length;
+  const members = changed.length ? await adapter.source.members(opts.country, changed.map((m) => m.memberId), { historySince: adapter.historySince }) : [];
+  return { members, cursor: page.cursor };
 }
 
 async function recordProgress(trx: Kysely<Schema>, runId: number, cursor: string | null, counts: LoadCounts): Promise<void> {

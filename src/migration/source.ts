@@ -28,6 +28,13 @@ export interface MigrationSource<Member> {
    * compare report (`tally migrate --members-from`).
    */
   members(country: string, memberIds: string[], opts?: PageOptions): Promise<Member[]>;
+  /**
+   * Optional, for `--since-last`: a page of the country's members (the same order and cursor as
+   * `page`) with only their change marks, computed cheaply. A mark here may be later than the one
+   * `identify` gives a member read whole (it may look at more rows), never earlier: a member
+   * whose mark has not moved past the one loaded is then not read at all.
+   */
+  marks?(country: string, cursor: string | null, limit: number): Promise<{ marks: { memberId: string; mark: string }[]; cursor: string | null }>;
   /** The source's plan codes used by a country's members: each needs a mapping before anything of the country is written. */
   plansInUse(country: string): Promise<string[]>;
   /**

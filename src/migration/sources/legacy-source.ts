@@ -205,6 +205,48 @@ export function legacySource(legacy: LegacyDb): LegacySource {
       });
     },
 
+    async marks(country, cursor, limit) {
+      const spellings = await spellingsOf(country);
+      const after = cursor === null ? -1 : Number(cursor);
+      return inSnapshot(legacy.db, async (db) => {
+        const customers = await db.selectFrom('customer').select(['cust_id', 'acct_no', 'updated_dt']).where(normalized, 'in', spellings).where('cust_id', '>', after).orderBy('cust_id').limit(limit).execute();
+        if (!customers.length) return { marks: [], cursor: null };
+        const custIds = customers.map((c) => Number(c.cust_id));
+        const accounts = await inChunks(custIds, (ids) => db.selectFrom('account').select(['acct_id', 'cust_id', 'updated_dt']).where('cust_id', 'in', ids).execute());
+        const acctIds = accounts.map((a) => Number(a.acct_id));
+        // The latest stamp of every row legacyMark looks at, and of a few it does not (invoices past the history horizon and
+        // their payments): a mark never earlier than the one a member read whole gets, from a dozen grouped maxima a page.
+        const byAccount = (rows: { k: unknown; m: unknown }[]) => rows.map((r) => ({ acct: Number(r.k), m: r.m }));
+        const perAccount = await inTurn(
+          () => inChunks(acctIds, async (ids) => byAccount(await db.selectFrom('subscription').select((eb) => ['acct_id as k', eb.fn.max('updated_dt').as('m')]).where('acct_id', 'in', ids).groupBy('acct_id').execute())),
+          () => inChunks(acctIds, async (ids) => byAccount(await db.selectFrom('subscription_history as h').innerJoin('subscription as s', 's.sub_id', 'h.sub_id')
+            .select((eb) => ['s.acct_id as k', eb.fn.max('h.event_dt').as('m')]).where('s.acct_id', 'in', ids).groupBy('s.acct_id').execute())),
+          () => inChunks(acctIds, async (ids) => byAccount(await db.selectFrom('payment_method').select((eb) => ['acct_id as k', eb.fn.max('created_dt').as('m')]).where('acct_id', 'in', ids).groupBy('acct_id').execute())),
+          () => inChunks(acctIds, async (ids) => byAccount(await db.selectFrom('invoice_header').select((eb) => ['acct_id as k', eb.fn.max('inv_dt').as('m')]).where('acct_id', 'in', ids).groupBy('acct_id').execute())),
+          () => inChunks(acctIds, async (ids) => byAccount(await db.selectFrom('payment_txn as t').innerJoin('invoice_header as h', 'h.inv_id', 't.inv_id')
+            .select((eb) => ['h.acct_id as k', eb.fn.max('t.txn_dt').as('m')]).where('h.acct_id', 'in', ids).groupBy('h.acct_id').execute())),
+          () => inChunks(acctIds, async (ids) => byAccount(await db.selectFrom('payment_txn as t').innerJoin('payment_method as p', 'p.pm_id', 't.pm_id')
+            .select((eb) => ['p.acct_id as k', eb.fn.max('t.txn_dt').as('m')]).where('p.acct_id', 'in', ids).groupBy('p.acct_id').execute())),
+          () => inChunks(acctIds, async (ids) => byAccount(await db.selectFrom('gift_card_txn').select((eb) => ['acct_id as k', eb.fn.max('txn_dt').as('m')]).where('acct_id', 'in', ids).groupBy('acct_id').execute())),
+          () => inChunks(acctIds, async (ids) => byAccount(await db.selectFrom('credit_memo').select((eb) => ['acct_id as k', eb.fn.max('issued_dt').as('m')]).where('acct_id', 'in', ids).groupBy('acct_id').execute())),
+        );
+        const emails = await inChunks(custIds, (ids) => db.selectFrom('customer_email').select((eb) => ['cust_id', eb.fn.max('created_dt').as('m')]).where('cust_id', 'in', ids).groupBy('cust_id').execute());
+        const mark = new Map(customers.map((c) => [Number(c.cust_id), String(c.updated_dt)]));
+        const later = (cust: number | undefined, m: unknown) => {
+          if (cust === undefined || m === null || m === undefined) return;
+          if (String(m) > (mark.get(cust) ?? '')) mark.set(cust, String(m));
+        };
+        const custOf = new Map(accounts.map((a) => [Number(a.acct_id), Number(a.cust_id)]));
+        for (const a of accounts) later(Number(a.cust_id), a.updated_dt);
+        for (const list of perAccount) for (const r of list) later(custOf.get(r.acct), r.m);
+        for (const e of emails) later(Number(e.cust_id), e.m);
+        return {
+          marks: customers.map((c) => ({ memberId: c.acct_no, mark: mark.get(Number(c.cust_id))! })),
+          cursor: customers.length < limit ? null : String(customers.at(-1)!.cust_id),
+        };
+      });
+    },
+
     async plansInUse(country) {
       const codes = await countryCodes();
       const spellings = countrySpellings(codes, country);
