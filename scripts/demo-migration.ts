@@ -95,8 +95,6 @@ say(`legacy seeded: ${members.toLocaleString('en-US')} members in ${countries.le
 const svc = await openServices({ dbUrl: tallyUrl, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log });
 let now = Date.parse(`${asOf}T12:00:00Z`);
 svc.clock = () => now;
-await timed('migrate', () => migrate(svc, { source: 'legacy', from: legacyUrl, countries, mode: 'load', asOf, horizonMonths: 24 }, () => {}));
-say(`migrated ahead into Tally (${tallyUrl.replace(/\/\/[^@]*@/, '//…@')}): ${countries.join(', ')} (${phases.migrate} s)`);
 
 // ---- messaging with back-sync as a consumer ------------------------------------------------------------------------
 const msgConfig = messagingConfigFromEnv();
@@ -210,12 +208,19 @@ async function oneCall(): Promise<void> {
   return call(country, 'POST', `/v1/members/${id}/cancellation`, {});
 }
 
+// The member app's clock starts just after the seeded legacy's last moment (its rows reach the end of asOf): a change it makes is
+// stamped after every row the migration ahead reads, as a live system's would be.
+now = Date.parse(`${addDays(asOf, 1)}T00:30:00Z`);
 const drivers = Array.from({ length: concurrency }, async () => {
   while (driving) {
     await oneCall();
     await sleep(5);
   }
 });
+
+// The migration ahead, with the member app already calling the legacy through the proxy (what changes meanwhile, the cut-over's --since-last moves).
+await timed('migrate', () => migrate(svc, { source: 'legacy', from: legacyUrl, countries, mode: 'load', asOf, horizonMonths: 24 }, () => {}));
+say(`migrated ahead into Tally (${tallyUrl.replace(/\/\/[^@]*@/, '//…@')}): ${countries.join(', ')} (${phases.migrate} s)`);
 
 // ---- the schedule: which country is shadowed and cut over on which day -------------------------------------------
 const order = [...countries].sort((a, b) => (a === 'US' ? 1 : b === 'US' ? -1 : (sizes.get(a) ?? 0) - (sizes.get(b) ?? 0) || (a < b ? -1 : 1)));
@@ -244,10 +249,11 @@ for (let d = 1; d <= days; d++) {
   const relayed = await timed('back-sync relay', relay);
   say(`day ${d} ${day}: the legacy billed ${night.billed}; Tally renewed ${renewal.counts.invoices ?? 0} (left ${renewal.counts.leftToSource ?? 0} to the legacy), collected ${collection.counts.paid ?? 0} paid; relayed ${relayed.published}`);
   dayLog.push({ day, legacyBilled: night.billed, tallyInvoices: renewal.counts.invoices ?? 0, relayed: relayed.published });
-  if (night.billed > 0) lastBilled = day;
+  // A billing night: one that billed at least one member in 200 (the legacy bills nobody on the 29th to 31st but a few new members).
+  if (night.billed >= Math.max(1, Math.floor(members / 200))) lastBilled = day;
   for (const [country, sd] of shadowDay) {
     if (sd !== d) continue;
-    // The latest night the legacy billed on (a night that billed nobody proves nothing).
+    // The latest billing night (a night that billed nobody proves nothing).
     const shadowDate = lastBilled ?? day;
     const { summary } = await timed('shadow', () => shadowCountry(svc, {
       from: legacyUrl, country, date: shadowDate, out: join(dir, 'shadow', `${country}-${shadowDate}`), rulesFile: shadowRules, shadowDb: `sqlite:${join(dir, 'shadow', `${country}-${shadowDate}.db`)}`,
