@@ -93,8 +93,16 @@ for (const r of await legacy.db.selectFrom('customer').select(['country_cd', (eb
 say(`legacy seeded: ${members.toLocaleString('en-US')} members in ${countries.length} countries (${phases.seed} s)`);
 
 const svc = await openServices({ dbUrl: tallyUrl, reportingTimeZone: 'UTC', logLevel: 'silent' }, { log });
-let now = Date.parse(`${asOf}T12:00:00Z`);
-svc.clock = () => now;
+// The simulated clock: a moment of the day being played, running on in real time from there (changes made one after the other
+// are stamped one after the other, as the legacy's --since-last marks need).
+let clockBase = Date.parse(`${asOf}T12:00:00Z`);
+let clockSetAt = Date.now();
+const now = () => clockBase + (Date.now() - clockSetAt);
+const setClock = (iso: string) => {
+  clockBase = Date.parse(iso);
+  clockSetAt = Date.now();
+};
+svc.clock = now;
 
 // ---- messaging with back-sync as a consumer ------------------------------------------------------------------------
 const msgConfig = messagingConfigFromEnv();
@@ -106,9 +114,9 @@ const relay = () => relayOutbox(svc.store.db, messaging.transport, { owner: `${h
 
 // ---- the legacy API, Tally's API and the proxy on loopback ports --------------------------------------------------
 const base = (app: FastifyInstance) => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-const legacyApi = await buildLegacyApi(legacy, { planNames: referenceLegacyPlans, now: () => now });
+const legacyApi = await buildLegacyApi(legacy, { planNames: referenceLegacyPlans, now });
 await legacyApi.listen({ host: '127.0.0.1', port: 0 });
-const tallyApi = await buildApi({ svc, now: () => now, schedule: dailySchedule(svc, { owner: 'demo', firstDay: async () => null, now: () => now }) }, { metrics: serviceMetrics(svc.store.db), rateLimit: 100_000_000 });
+const tallyApi = await buildApi({ svc, now, schedule: dailySchedule(svc, { owner: 'demo', firstDay: async () => null, now }) }, { metrics: serviceMetrics(svc.store.db), rateLimit: 100_000_000 });
 await tallyApi.listen({ host: '127.0.0.1', port: 0 });
 const { secret: legacyKey } = await createLegacyApiKey(legacy.db, 'demo proxy', 'member-app');
 const { secret: memberAppKey } = await createApiKey(svc.store.db, 'demo member app', 'member-app');
@@ -208,9 +216,9 @@ async function oneCall(): Promise<void> {
   return call(country, 'POST', `/v1/members/${id}/cancellation`, {});
 }
 
-// The member app's clock starts just after the seeded legacy's last moment (its rows reach the end of asOf): a change it makes is
-// stamped after every row the migration ahead reads, as a live system's would be.
-now = Date.parse(`${addDays(asOf, 1)}T00:30:00Z`);
+// The member app's clock starts just after the seeded legacy's last moment (its rows reach the end of asOf in the data centre's
+// time, Los Angeles): a change it makes is stamped after every row the migration ahead reads, as a live system's would be.
+setClock(`${addDays(asOf, 1)}T08:30:00Z`);
 const drivers = Array.from({ length: concurrency }, async () => {
   while (driving) {
     await oneCall();
@@ -242,7 +250,7 @@ let lastBilled: string | null = null;
 
 for (let d = 1; d <= days; d++) {
   const day = addDays(asOf, d);
-  now = Date.parse(`${day}T12:00:00Z`);
+  setClock(`${day}T12:00:00Z`);
   const night = await timed('legacy nights', () => runLegacyDay(legacy.db, day));
   const renewal = await timed('tally jobs', () => runRenewal(svc, day));
   const collection = await timed('tally jobs', () => runCollection(svc, day));
@@ -267,7 +275,20 @@ for (let d = 1; d <= days; d++) {
     if (stepDay[i] !== d) continue;
     const { country, cohort } = steps[i]!;
     const work = legacyWork(svc, legacy, { from: legacyUrl, asOf: day, reportDir: (c) => join(dir, 'cutover', `${c}-${cohort}-${Date.now()}`) });
-    const hooked = { ...work, migrate: (c: string) => { freezing.add(c); return work.migrate(c); } };
+    // Before the data moves, what Tally changed of the country's canary members is written back (the legacy is the source the
+    // --since-last reads): the outbox relayed and back-sync of the country drained, the country frozen meanwhile.
+    const hooked = {
+      ...work,
+      async migrate(c: string) {
+        const until = Date.now() + 30_000;
+        await relay();
+        while ((await work.backsyncWaiting(c)) > 0 && Date.now() < until) {
+          await sleep(50);
+          await relay();
+        }
+        return work.migrate(c);
+      },
+    };
     let r: CutoverResult;
     freezing.add(country);
     try {
@@ -290,7 +311,7 @@ await Promise.all(drivers);
 // (one signed up and not billed yet has a paid-through date in the legacy's reading and none in Tally's).
 {
   const day = addDays(asOf, days + 1);
-  now = Date.parse(`${day}T12:00:00Z`);
+  setClock(`${day}T12:00:00Z`);
   const night = await timed('legacy nights', () => runLegacyDay(legacy.db, day));
   const renewal = await timed('tally jobs', () => runRenewal(svc, day));
   await timed('tally jobs', () => runCollection(svc, day));
