@@ -4,7 +4,7 @@ import { businessDate, parseIsoDate } from '../domain/calendar.ts';
 import { InvalidInput } from '../domain/errors.ts';
 import type { Services } from '../jobs/services.ts';
 import { openLegacy, resumeBillingCountry, resumeBillingMembers, stopBillingCountry, stopBillingMembers, type LegacyDb } from '../legacy/index.ts';
-import { backsyncStatus } from '../migration/backsync/index.ts';
+import { backsyncStatus, ensureBacksyncTables } from '../migration/backsync/index.ts';
 import { abortCutover, cutoverHistory, runCutover, type CutoverWork } from '../migration/cutover/cutover.ts';
 import { customerCountry, legacyAlpha3, countrySpellings, openLegacyTables } from '../migration/sources/legacy-source.ts';
 import { liveProxies, readRoutes } from '../proxy/route-table.ts';
@@ -95,6 +95,8 @@ export function legacyWork(svc: Services, legacy: LegacyDb, opts: { from: string
       return { stoppedMembers: await stopBillingMembers(legacy.db, ids, by, `cohort ${cohort}% of ${country} cut over to Tally`) };
     },
     async backsyncWaiting(country) {
+      // A legacy back-sync never wrote to has no record of applied events yet: nothing of the country was ever sent.
+      await ensureBacksyncTables(legacy.db);
       const [lag] = await backsyncStatus(svc, { countries: [country], legacy: legacy.db });
       return lag ? lag.waiting : 0;
     },

@@ -20,7 +20,7 @@ function fakeWork(opts: { clean?: boolean; waiting?: number[] } = {}) {
     async backsyncWaiting(country) { calls.push(`waiting ${country}`); return waiting.length > 1 ? waiting.shift()! : waiting[0]!; },
     async legacyResume(country, cohort) { calls.push(`legacy-resume ${country} ${cohort}`); return { resumed: true }; },
   };
-  return { work, calls };
+  return { work, calls, waiting };
 }
 
 /** A proxy process's heartbeat on the same store, as `tally proxy` keeps it. */
@@ -40,7 +40,7 @@ test('a cut-over takes its steps in order, each recorded; the freeze window is m
     const r = await runCutover(svc.store.db, work, { country: 'DE', cohortPercent: 100, ...waits });
     assert.equal(r.status, 'finished');
     assert.deepEqual(r.steps.map((s) => s.step), [...cutoverSteps]);
-    assert.deepEqual(calls, ['migrate DE', 'compare DE 100', 'backsync DE', 'legacy-stop DE 100']);
+    assert.deepEqual(calls, ['waiting DE', 'migrate DE', 'compare DE 100', 'backsync DE', 'legacy-stop DE 100']);
     assert.deepEqual((await readRoutes(svc.store.db)).get('DE'), { state: 'tally', canaryPercent: 0 });
     assert.equal(r.steps.find((s) => s.step === 'drain')!.detail.proxies, 1);
     assert.ok(r.freezeSeconds !== null && r.freezeSeconds > 0 && r.freezeSeconds < 3, String(r.freezeSeconds));
@@ -102,7 +102,7 @@ test('a compare that is not clean stops the run and gives the country its route 
     const { work, calls } = fakeWork({ clean: false });
     const r = await runCutover(svc.store.db, work, { country: 'JP', cohortPercent: 100, ...waits });
     assert.deepEqual([r.status, r.reason], ['stopped', '2 members differ (report var/compare/x)']);
-    assert.deepEqual(calls, ['migrate JP', 'compare JP 100']);
+    assert.deepEqual(calls, ['waiting JP', 'migrate JP', 'compare JP 100']);
     assert.deepEqual((await readRoutes(svc.store.db)).get('JP'), { state: 'legacy', canaryPercent: 10 });
     // Fixed, run again: a new run from the route it has.
     const again = await runCutover(svc.store.db, fakeWork().work, { country: 'JP', cohortPercent: 100, ...waits });
@@ -123,8 +123,10 @@ test('--abort before the flip thaws the country; after it, back-sync drains firs
     assert.equal(before.status, 'aborted');
     assert.deepEqual((await readRoutes(svc.store.db)).get('GB'), { state: 'legacy', canaryPercent: 0 });
 
-    const after = fakeWork({ waiting: [3, 1, 0] });
+    const after = fakeWork();
     await runCutover(svc.store.db, after.work, { country: 'GB', cohortPercent: 100, ...waits });
+    // Tally changed members since the flip: three events still to write back, then one, then none.
+    after.waiting.splice(0, after.waiting.length, 3, 1, 0);
     const r = await abortCutover(svc.store.db, after.work, { country: 'GB', ...waits });
     assert.equal(r.status, 'aborted');
     assert.deepEqual(after.calls.slice(-4), ['waiting GB', 'waiting GB', 'waiting GB', 'legacy-resume GB 100']);
@@ -147,6 +149,19 @@ test('a canary cohort: the cut-over sends that share to Tally and leaves the res
     await assert.rejects(runCutover(svc.store.db, work, { country: 'CA', cohortPercent: 5, ...waits }), /already sends 10% of its members to Tally/);
     await runCutover(svc.store.db, work, { country: 'CA', cohortPercent: 100, ...waits });
     assert.deepEqual((await readRoutes(svc.store.db)).get('CA'), { state: 'tally', canaryPercent: 0 });
+  } finally {
+    await closeServices(svc);
+  }
+});
+
+test('the drain also waits for back-sync to write a canary cohort\'s changes into the legacy before the data moves', async () => {
+  const svc = await openTestServices();
+  try {
+    const { work, calls } = fakeWork({ waiting: [2, 1, 0] });
+    const r = await runCutover(svc.store.db, work, { country: 'NL', cohortPercent: 100, ...waits });
+    const drain = r.steps.find((s) => s.step === 'drain')!.detail as { backsync: { waitedMs: number } };
+    assert.ok(drain.backsync.waitedMs >= 150, JSON.stringify(drain));
+    assert.deepEqual(calls.slice(0, 4), ['waiting NL', 'waiting NL', 'waiting NL', 'migrate NL']);
   } finally {
     await closeServices(svc);
   }

@@ -55,6 +55,8 @@ export interface CutoverOptions {
   waitMs?: number;
   /** A proxy whose heartbeat is older than this is gone, not waited for (ms). */
   aliveMs?: number;
+  /** How long the drain waits for back-sync of the country to catch up (ms). */
+  backsyncWaitMs?: number;
   /** Called between steps and inside them (tests crash here). */
   checkpoint?: (point: string) => void;
   now?: () => number;
@@ -74,6 +76,18 @@ export interface CutoverResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const owner = (what: string) => `${hostname()}:${process.pid} (tally cutover ${what})`;
+
+/** Wait until back-sync has written every change Tally made to the country's members into the legacy. */
+async function untilBacksyncDrained(work: CutoverWork, country: string, waitMs: number): Promise<StepDetail> {
+  const started = Date.now();
+  let waiting = await work.backsyncWaiting(country);
+  while (waiting > 0) {
+    if (Date.now() - started > waitMs) throw new Error(`back-sync of ${country} still has ${waiting} event(s) to write to the legacy after ${waitMs} ms; ${country} stays frozen: run the cut-over again once back-sync has drained (tally backsync status), or --abort`);
+    await sleep(100);
+    waiting = await work.backsyncWaiting(country);
+  }
+  return { waitedMs: Date.now() - started };
+}
 
 /** Wait until every live proxy read the route table after `since` (and, with `drain`, has no write of the country in flight). */
 async function seenEverywhere(db: Kysely<Schema>, country: string, since: number, opts: { drain: boolean; waitMs: number; aliveMs: number }): Promise<StepDetail> {
@@ -150,7 +164,13 @@ export async function runCutover(db: Kysely<Schema>, work: CutoverWork, opts: Cu
     });
     // A proxy's read that began after the freeze committed has seen it (heartbeats are stamped before the read).
     const frozenAt = Date.parse(done.get('freeze')!.started_at);
-    await step('drain', () => seenEverywhere(db, country, Date.parse(done.get('freeze')!.finished_at!), { drain: true, ...waits }));
+    await step('drain', async () => {
+      const proxies = await seenEverywhere(db, country, Date.parse(done.get('freeze')!.finished_at!), { drain: true, ...waits });
+      // A canary cohort already on Tally has changes back-sync is still writing into the legacy: the data to move is the
+      // legacy's only once they are in (else --since-last would read the cohort's members as they were).
+      const backsync = await untilBacksyncDrained(work, country, opts.backsyncWaitMs ?? 120_000);
+      return { ...proxies, backsync };
+    });
     await step('migrate', () => work.migrate(country));
     let stopped: string | undefined;
     await step('compare', async () => {
@@ -202,14 +222,7 @@ export async function abortCutover(db: Kysely<Schema>, work: CutoverWork, opts: 
       const frozeAt = now();
       await setRoute(db, country, { state: 'frozen', canaryPercent: from.canaryPercent }, by, `cut-over run ${runId} aborted: freeze`);
       detail.drain = await seenEverywhere(db, country, frozeAt, { drain: true, ...waits });
-      const waitUntil = now() + (opts.backsyncWaitMs ?? 120_000);
-      let waiting = await work.backsyncWaiting(country);
-      while (waiting > 0) {
-        if (now() > waitUntil) throw new Error(`back-sync of ${country} still has ${waiting} event(s) to write to the legacy; ${country} stays frozen: run --abort again once back-sync has drained (tally backsync status)`);
-        await sleep(100);
-        waiting = await work.backsyncWaiting(country);
-      }
-      detail.backsync = { drained: true };
+      detail.backsync = await untilBacksyncDrained(work, country, opts.backsyncWaitMs ?? 120_000);
       if (steps.has('legacy-stop')) detail.legacy = await work.legacyResume(country, run.cohort_percent);
     }
     await setRoute(db, country, from, by, `cut-over run ${runId} aborted`);
