@@ -149,16 +149,22 @@ export function inProcessBus(db: Kysely<Schema>, opts: { log?: Logger } = {}): B
         decodeMessage(row.message);
       }
       let replayed = 0;
-      let failed = 0;
-      for (const row of rows as Selectable<DeadLetterRow>[]) {
-        const outcome = await deliver(row.consumer, decodeMessage(row.message), row.attempts);
-        if (outcome === 'dead') failed++;
-        else {
-          await removeDeadLetter(db, row.id);
-          replayed++;
+      // In passes, until one makes no progress: an event a consumer holds behind an earlier one of the same member (back-sync)
+      // may have been parked first; it goes through once the earlier one has.
+      let pending = rows as Selectable<DeadLetterRow>[];
+      for (;;) {
+        const still: Selectable<DeadLetterRow>[] = [];
+        for (const row of pending) {
+          const outcome = await deliver(row.consumer, decodeMessage(row.message), row.attempts);
+          if (outcome === 'dead') still.push(row);
+          else {
+            await removeDeadLetter(db, row.id);
+            replayed++;
+          }
         }
+        if (!still.length || still.length === pending.length || id !== 'all') return { replayed, failed: still.length };
+        pending = still;
       }
-      return { replayed, failed };
     },
     purge: () => purgeDeadLetters(db),
   };
