@@ -22,6 +22,16 @@ export interface CountryRoute {
 /** Every country starts on the legacy: Tally takes a country only by its cut-over. */
 export const unrouted: CountryRoute = { state: 'legacy', canaryPercent: 0 };
 
+/**
+ * Does Tally serve (some of) the country, so that back-sync writes its changes into the legacy:
+ * its route is `tally`, or `frozen` (a country frozen on its way back to the legacy is drained by
+ * back-sync first), or it sends a canary share of its members to Tally. A country without a
+ * route (`unrouted`) is not served.
+ */
+export function tallyServes(route: CountryRoute): boolean {
+  return route.state === 'tally' || route.state === 'frozen' || route.canaryPercent > 0;
+}
+
 /** A member's cohort, 0–99: the first 32 bits of SHA-1 of its id, modulo 100 (stable across processes, versions and machines). */
 export function cohortOf(memberId: string): number {
   return createHash('sha1').update(memberId).digest().readUInt32BE(0) % 100;

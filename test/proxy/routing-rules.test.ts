@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { cohortOf, decide, memberOfPath, parseRoute } from '../../src/proxy/routing.ts';
+import { cohortOf, decide, memberOfPath, parseRoute, tallyServes, unrouted } from '../../src/proxy/routing.ts';
 
 test('a member\'s cohort is a stable number 0–99 from its id (SHA-1, first 32 bits, modulo 100)', () => {
   // sha1('A000000001') = ac1488bb…: 0xac1488bb = 2,887,026,875, and 2,887,026,875 mod 100 = 75.
@@ -50,4 +50,12 @@ test('route changes are checked, naming the field; member ids are read from memb
   assert.equal(memberOfPath('/v1/dvd/members/B7/billing'), 'B7');
   assert.equal(memberOfPath('/v1/members'), null);
   assert.equal(memberOfPath('/v1/members/%E0%A4%A'), null);
+});
+
+test('Tally serves a country routed to it, frozen, or sending it a canary share; not one on the legacy or without a route', () => {
+  assert.equal(tallyServes({ state: 'tally', canaryPercent: 0 }), true);
+  assert.equal(tallyServes({ state: 'frozen', canaryPercent: 0 }), true);
+  assert.equal(tallyServes({ state: 'legacy', canaryPercent: 10 }), true);
+  assert.equal(tallyServes({ state: 'legacy', canaryPercent: 0 }), false);
+  assert.equal(tallyServes(unrouted), false);
 });

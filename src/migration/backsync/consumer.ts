@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Services } from '../../jobs/services.ts';
 import type { LegacySchema } from '../../legacy/index.ts';
 import type { Consumer, Message } from '../../messaging/message.ts';
+import { readRoutes } from '../../proxy/route-table.ts';
+import { tallyServes, unrouted, type CountryRoute } from '../../proxy/routing.ts';
 import { wholeSetting } from '../../settings.ts';
 import { alreadyProcessed } from '../../store/deliveries.ts';
 import { loadMember } from '../../store/members.ts';
@@ -114,19 +116,14 @@ export async function backsyncConsumer(opts: BacksyncOptions): Promise<Consumer>
 }
 
 /**
- * The wiring's answer to "is this country served by Tally": its route in the proxy's table is
- * `tally`, or `frozen` (a country frozen on its way back to the legacy is drained by back-sync
- * first), or it sends a canary share of its members to Tally. Read at most once a second per
- * country, so a route change is seen within a second without a read per event.
+ * The wiring's answer to "is this country served by Tally" (see `tallyServes` in
+ * proxy/routing.ts), from the proxy's route table. The table is read at most once a second, so a
+ * route change is seen within a second without a read per event.
  */
 export function servedByRoutes(db: Kysely<Schema>, cacheMs = 1000, now = Date.now): ServedByTally {
-  const cache = new Map<string, { at: number; served: boolean }>();
+  let cache: { at: number; routes: Map<string, CountryRoute> } | null = null;
   return async (country) => {
-    const hit = cache.get(country);
-    if (hit && now() - hit.at < cacheMs) return hit.served;
-    const route = await db.selectFrom('proxy_routes').select(['state', 'canary_percent']).where('country', '=', country).executeTakeFirst();
-    const served = !!route && (route.state === 'tally' || route.state === 'frozen' || Number(route.canary_percent) > 0);
-    cache.set(country, { at: now(), served });
-    return served;
+    if (!cache || now() - cache.at >= cacheMs) cache = { at: now(), routes: await readRoutes(db) };
+    return tallyServes(cache.routes.get(country) ?? unrouted);
   };
 }

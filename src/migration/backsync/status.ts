@@ -3,6 +3,8 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Services } from '../../jobs/services.ts';
 import type { LegacySchema } from '../../legacy/index.ts';
 import type { DeadLetter } from '../../messaging/index.ts';
+import { readRoutes } from '../../proxy/route-table.ts';
+import { tallyServes } from '../../proxy/routing.ts';
 import type { Schema } from '../../store/schema.ts';
 import { backsyncConsumerName } from './consumer.ts';
 import type { BacksyncTables } from './legacy-writer.ts';
@@ -26,10 +28,9 @@ export interface CountryLag {
  */
 const inFlightWindowMs = 7 * 24 * 3600_000;
 
-/** The countries whose changes back-sync writes: those the route table sends (or sends a share of) to Tally. */
+/** The countries whose changes back-sync writes (see `tallyServes`), in order. */
 export async function servedCountries(db: Kysely<Schema>): Promise<string[]> {
-  const rows = await db.selectFrom('proxy_routes').select(['country', 'state', 'canary_percent']).orderBy('country').execute();
-  return rows.filter((r) => r.state === 'tally' || r.state === 'frozen' || Number(r.canary_percent) > 0).map((r) => r.country);
+  return [...(await readRoutes(db))].filter(([, route]) => tallyServes(route)).map(([country]) => country).sort();
 }
 
 async function countriesOf(db: Kysely<Schema>, ids: string[]): Promise<Map<string, string>> {
