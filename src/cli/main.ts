@@ -216,6 +216,9 @@ export async function main(argv: string[]): Promise<number> {
       direction: { type: 'string' },
       legacy: { type: 'string' },
       'shadow-db': { type: 'string' },
+      before: { type: 'string' },
+      class: { type: 'string' },
+      archive: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -547,6 +550,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'export': {
       const { exportCommand } = await import('./export.ts');
       return exportCommand(rest, values, (message) => new UsageError(message));
+    }
+    case 'archive': {
+      const { archiveCommand } = await import('./archive.ts');
+      return archiveCommand(rest, values, (message) => new UsageError(message));
     }
     case 'query': {
       const { queryCommand } = await import('./export.ts');

@@ -3,7 +3,7 @@ import { insertReturningId } from '../store/bulk.ts';
 import type { Schema } from '../store/schema.ts';
 import type { JobResult } from './services.ts';
 
-export type JobName = 'renew' | 'collect' | 'report-revenue';
+export type JobName = 'renew' | 'collect' | 'report-revenue' | 'archive';
 
 /** Thrown from a job's checkpoint when the process is shutting down: the run stops at a safe point and is recorded as stopped. */
 export class JobStopped extends Error {

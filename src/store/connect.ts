@@ -16,6 +16,7 @@ import * as compare from './migrations/0009-compare.ts';
 import * as proxy from './migrations/0010-proxy.ts';
 import * as backsync from './migrations/0011-backsync.ts';
 import * as cutover from './migrations/0012-cutover.ts';
+import * as archive from './migrations/0013-archive.ts';
 import type { Schema } from './schema.ts';
 
 export { parseStoreUrl, StoreError, type Engine } from './engines.ts';
@@ -48,6 +49,7 @@ const migrations: Record<string, Migration> = {
   '0010-proxy': proxy,
   '0011-backsync': backsync,
   '0012-cutover': cutover,
+  '0013-archive': archive,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -37,6 +37,9 @@ export interface Schema {
   cutover_runs: CutoverRunRow;
   cutover_steps: CutoverStepRow;
   proxy_heartbeats: ProxyHeartbeatRow;
+  archive_policy: ArchivePolicyRow;
+  archive_files: ArchiveFileRow;
+  forgotten_members: ForgottenMemberRow;
 }
 
 /** One `tally compare` run (see migrations/0009-compare.ts). */
@@ -458,4 +461,45 @@ export interface ProxyHeartbeatRow {
   routes_read_at: string;
   /** JSON: country → writes forwarded and not yet answered. */
   in_flight: string;
+}
+
+/** One retention policy set with `tally archive policy set` (see migrations/0013-archive.ts). */
+export interface ArchivePolicyRow {
+  version: number;
+  set_at: string;
+  set_by: string;
+  document: string;
+}
+
+/** The archive's manifest: one Parquet file. */
+export interface ArchiveFileRow {
+  id: Generated<number>;
+  /** The files whose hot rows are deleted together (an invoice file and its lines file). */
+  batch: string;
+  class: string;
+  table_name: string;
+  /** ISO country, or `_` for rows of no country (job runs, revenue days). */
+  country: string;
+  year: number;
+  path: string;
+  /** `writing`, `written`, `verified`, `archived`; `rejected`, `expired`, `superseded`. */
+  state: string;
+  row_count: number;
+  bytes: number;
+  /** Of the hot rows as read, compared with the same checksum of the rows read back from the file. */
+  checksum: string;
+  min_date: string | null;
+  max_date: string | null;
+  run_id: number;
+  created_at: string;
+  updated_at: string;
+  error: string | null;
+}
+
+export interface ForgottenMemberRow {
+  member_id: string;
+  forgotten_at: string;
+  forgotten_by: string;
+  reason: string;
+  files_rewritten: number;
 }

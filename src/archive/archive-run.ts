@@ -1,0 +1,499 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { insertReturningId } from '../store/bulk.ts';
+import type { Schema } from '../store/schema.ts';
+import { openParquetWriter, quoteText, type ParquetTable, type ParquetWriter } from '../troubleshoot/parquet-writer.ts';
+import { classSpecs, type ChildSpec, type ClassSpec, type TableSpec, type Unit } from './data-classes.ts';
+import { dataClasses, type Cutoff, type DataClass } from './policy.ts';
+import { duckChecksumSql, duckRowHash, rowHash, RowChecksum, rowText } from './row-checksum.ts';
+
+/**
+ * `tally archive run`: every class the policy archives has its rows past the hot window copied
+ * into Parquet files, each file read back and checked against the hot rows, and only then are
+ * the hot rows deleted; purge-only classes are deleted in bounded batches; archived files past
+ * their keep date are dropped.
+ *
+ * The manifest (archive_files) is what makes a kill at any moment safe: a file is entered as
+ * `writing` before a byte is written, becomes `written` with the checksum of the hot rows it was
+ * given, `verified` once the file read back gives the same checksum, and `archived` once its
+ * hot rows are gone. A run first finishes what an earlier one left: a `writing` file is removed
+ * (its rows are all still hot), a `written` one verified, a `verified` one's rows deleted. So a
+ * row is always hot or in a verified file, and answers (see archive-answers.ts) take the hot row
+ * over the archived one while both exist.
+ */
+
+export interface ArchiveStores {
+  /** The ledger store: invoices, payments, journal, outbox, job records, and the manifest. */
+  ledger: Kysely<Schema>;
+  /** The member store: members and the audit log (the ledger store unless split). */
+  member: Kysely<Schema>;
+}
+
+export type Checkpoint = 'write:page' | 'write:done' | 'verify:done' | 'delete:chunk' | 'purge:chunk';
+
+export interface RunOptions {
+  cutoffs: Record<DataClass, Cutoff>;
+  purgeOnly: ReadonlySet<DataClass>;
+  /** The archive's root folder (absolute). */
+  root: string;
+  runId: number;
+  dryRun?: boolean;
+  classes?: readonly DataClass[];
+  /** Anchor rows read per page (default 5000). */
+  pageSize?: number;
+  /** Rows in one file before the next is begun (default 200,000). */
+  fileRows?: number;
+  /** Rows deleted per transaction (default 2000): short transactions, no long locks. */
+  deleteBatch?: number;
+  /** Called at each point a kill is tested at; throwing there is a crash. */
+  checkpoint?: (point: Checkpoint) => void | Promise<void>;
+  progress?: (done: number) => void;
+}
+
+export interface ClassResult {
+  class: DataClass;
+  /** Rows (every table of the class) moved into verified files and out of the hot store. */
+  archived: number;
+  purged: number;
+  files: number;
+  bytes: number;
+  /** Rows kept hot because they changed or reopened after their file was written. */
+  keptHot: number;
+  rejectedFiles: number;
+  expiredFiles: number;
+  /** Dry run: rows and their size as text that would move. */
+  wouldMove?: number;
+  wouldMoveBytes?: number;
+}
+
+export interface RunResult {
+  classes: ClassResult[];
+  errors: { item: string; message: string }[];
+}
+
+type Row = Record<string, unknown>;
+
+const now = () => new Date().toISOString();
+
+function keyMatch(key: readonly string[], rows: readonly Row[]): RawBuilder<unknown> {
+  if (key.length === 1) return sql`${sql.ref(key[0]!)} in (${sql.join(rows.map((r) => r[key[0]!]))})`;
+  const tuple = sql`(${sql.join(key.map((k) => sql.ref(k)))})`;
+  return sql`${tuple} in (${sql.join(rows.map((r) => sql`(${sql.join(key.map((k) => r[k]))})`))})`;
+}
+
+function keyAfter(key: readonly string[], last: Row): RawBuilder<unknown> {
+  const tuple = key.length === 1 ? sql.ref(key[0]!) : sql`(${sql.join(key.map((k) => sql.ref(k)))})`;
+  const value = key.length === 1 ? sql`${last[key[0]!]}` : sql`(${sql.join(key.map((k) => last[k]))})`;
+  return sql`${tuple} > ${value}`;
+}
+
+const keyText = (key: readonly string[], row: Row) => key.map((k) => String(row[k])).join('\x1f');
+
+function cutText(unit: Unit, cut: Cutoff): string {
+  // A date column compares with the cut-off's day: the whole day before it is past.
+  return unit.dateKind === 'date' ? cut.hotBefore.slice(0, 10) : cut.hotBefore;
+}
+
+/** The anchor rows of a unit that may leave the hot store, a keyset page at a time. */
+async function eligiblePage(db: Kysely<Schema>, unit: Unit, cut: Cutoff, after: Row | undefined, limit: number): Promise<Row[]> {
+  const { anchor } = unit;
+  const where = [sql`${sql.ref(`a.${unit.date}`)} < ${cutText(unit, cut)}`, sql`${sql.ref(`a.${unit.date}`)} is not null`];
+  if (unit.settled) where.push(sql.raw(`(${unit.settled})`));
+  if (after) where.push(keyAfter(anchor.key.map((k) => `a.${k}`), Object.fromEntries(anchor.key.map((k) => [`a.${k}`, after[k]]))));
+  const result = await sql<Row>`select ${sql.join(Object.keys(anchor.columns).map((c) => sql.ref(`a.${c}`)))} from ${sql.table(anchor.table)} as a
+    where ${sql.join(where, sql` and `)} order by ${sql.join(anchor.key.map((k) => sql.ref(`a.${k}`)))} limit ${limit}`.execute(db);
+  return result.rows;
+}
+
+async function childRows(db: Kysely<Schema>, child: ChildSpec, parents: readonly Row[]): Promise<Row[]> {
+  if (!parents.length) return [];
+  const [childCol, parentCol] = child.link;
+  const result = await sql<Row>`select ${sql.join(Object.keys(child.columns).map((c) => sql.ref(c)))} from ${sql.table(child.table)}
+    where ${sql.ref(childCol)} in (${sql.join(parents.map((p) => p[parentCol]))})`.execute(db);
+  return result.rows;
+}
+
+async function countriesOf(member: Kysely<Schema>, rows: readonly Row[]): Promise<Map<string, string>> {
+  const ids = [...new Set(rows.map((r) => String(r.member_id)))];
+  const out = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 1000) {
+    const found = await member.selectFrom('members').select(['id', 'country']).where('id', 'in', ids.slice(i, i + 1000)).execute();
+    for (const f of found) out.set(f.id, f.country);
+  }
+  return out;
+}
+
+/** One file being written: its table, manifest row, Parquet staging and the checksum of the hot rows given to it. */
+interface OpenFile {
+  spec: TableSpec;
+  id: number;
+  path: string;
+  table: ParquetTable;
+  sum: RowChecksum;
+  minDate?: string;
+  maxDate?: string;
+  dateColumn?: string;
+}
+
+/** The files of one partition (country, year) written together: the anchor's and its children's. */
+interface OpenBatch {
+  name: string;
+  files: OpenFile[];
+  anchorRows: number;
+}
+
+class ClassRun {
+  private batches = new Map<string, OpenBatch>();
+  private seq = 0;
+  readonly result: ClassResult;
+
+  constructor(
+    private readonly cls: ClassSpec,
+    private readonly db: Kysely<Schema>,
+    private readonly stores: ArchiveStores,
+    private readonly writer: ParquetWriter | undefined,
+    private readonly opts: RunOptions,
+  ) {
+    this.result = { class: cls.name, archived: 0, purged: 0, files: 0, bytes: 0, keptHot: 0, rejectedFiles: 0, expiredFiles: 0 };
+  }
+
+  private async openFile(batch: string, cls: DataClass, spec: TableSpec, country: string, year: number, dateColumn?: string): Promise<OpenFile> {
+    const rel = join(cls, spec.table, `country=${country}`, `year=${year}`, `${batch}.parquet`);
+    const path = join(this.opts.root, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    const at = now();
+    const id = await insertReturningId(this.stores.ledger, 'archive_files', {
+      batch, class: cls, table_name: spec.table, country, year, path, state: 'writing', row_count: 0, bytes: 0, checksum: '',
+      min_date: null, max_date: null, run_id: this.opts.runId, created_at: at, updated_at: at, error: null,
+    });
+    const table = await this.writer!.table(rel, spec.columns);
+    return { spec, id, path, table, sum: new RowChecksum(), dateColumn };
+  }
+
+  /** Archive (or, dry, measure) every eligible row of the class, batch by batch. */
+  async archive(): Promise<void> {
+    const cut = this.opts.cutoffs[this.cls.name];
+    const pageSize = this.opts.pageSize ?? 5000;
+    const fileRows = this.opts.fileRows ?? 200_000;
+    for (const unit of this.cls.units) {
+      let after: Row | undefined;
+      for (;;) {
+        const page = await eligiblePage(this.db, unit, cut, after, pageSize);
+        if (!page.length) break;
+        after = page[page.length - 1];
+        const children = await Promise.all((unit.children ?? []).map((c) => childRows(this.db, c, page)));
+        if (this.opts.dryRun) {
+          this.measure(unit.anchor, page);
+          (unit.children ?? []).forEach((c, i) => this.measure(c, children[i]!));
+          this.opts.progress?.(this.result.wouldMove!);
+          continue;
+        }
+        const countries = unit.country === 'member' ? await countriesOf(this.stores.member, page) : undefined;
+        const partitionOf = (row: Row) => {
+          const country = unit.country === 'none' ? '_' : unit.country === 'member' ? (countries!.get(String(row.member_id)) ?? '_') : String(row[unit.country.column]);
+          return { country, year: Number(String(row[unit.date]).slice(0, 4)) };
+        };
+        const byPartition = new Map<string, Row[]>();
+        for (const row of page) {
+          const p = partitionOf(row);
+          const k = `${p.country}/${p.year}`;
+          (byPartition.get(k) ?? byPartition.set(k, []).get(k)!).push(row);
+        }
+        for (const [k, rows] of byPartition) {
+          const [country, year] = [k.split('/')[0]!, Number(k.split('/')[1])];
+          let batch = this.batches.get(`${unit.anchor.table}/${k}`);
+          if (!batch) {
+            const name = `${this.opts.runId}-${unit.anchor.table}-${country}-${year}-${++this.seq}`;
+            const files = [await this.openFile(name, this.cls.name, unit.anchor, country, year, unit.date)];
+            for (const c of unit.children ?? []) files.push(await this.openFile(name, this.cls.name, c, country, year));
+            batch = { name, files, anchorRows: 0 };
+            this.batches.set(`${unit.anchor.table}/${k}`, batch);
+          }
+          this.append(batch.files[0]!, rows);
+          (unit.children ?? []).forEach((c, i) => {
+            const parents = new Set(rows.map((r) => String(r[c.link[1]])));
+            this.append(batch.files[i + 1]!, children[i]!.filter((r) => parents.has(String(r[c.link[0]]))));
+          });
+          batch.anchorRows += rows.length;
+          if (batch.anchorRows >= fileRows) {
+            this.batches.delete(`${unit.anchor.table}/${k}`);
+            await this.finishBatch(batch, unit);
+          }
+        }
+        await this.opts.checkpoint?.('write:page');
+      }
+      for (const [k, batch] of [...this.batches]) {
+        if (!k.startsWith(`${unit.anchor.table}/`)) continue;
+        this.batches.delete(k);
+        await this.finishBatch(batch, unit);
+      }
+    }
+  }
+
+  private measure(spec: TableSpec, rows: readonly Row[]): void {
+    const names = Object.keys(spec.columns);
+    this.result.wouldMove = (this.result.wouldMove ?? 0) + rows.length;
+    this.result.wouldMoveBytes = (this.result.wouldMoveBytes ?? 0) + rows.reduce((n, r) => n + Buffer.byteLength(rowText(r, names)) + 1, 0);
+  }
+
+  private append(file: OpenFile, rows: readonly Row[]): void {
+    if (!rows.length) return;
+    const names = Object.keys(file.spec.columns);
+    for (const r of rows) {
+      file.sum.add(rowHash(r, names));
+      if (file.dateColumn) {
+        const d = String(r[file.dateColumn]);
+        if (!file.minDate || d < file.minDate) file.minDate = d;
+        if (!file.maxDate || d > file.maxDate) file.maxDate = d;
+      }
+    }
+    file.table.append(rows);
+  }
+
+  /** Write the batch's files, then verify them, then delete their hot rows. */
+  private async finishBatch(batch: OpenBatch, unit: Unit): Promise<void> {
+    const ledger = this.stores.ledger;
+    for (const f of batch.files) {
+      await f.table.finish();
+      await ledger.updateTable('archive_files').set({
+        state: 'written', row_count: f.sum.count, bytes: statSync(f.path).size, checksum: f.sum.toString(),
+        min_date: f.minDate ?? null, max_date: f.maxDate ?? null, updated_at: now(),
+      }).where('id', '=', f.id).execute();
+    }
+    await this.opts.checkpoint?.('write:done');
+    await settleBatch(this.stores, this.writer!.connection, batch.name, this.opts, this.result, unit);
+  }
+}
+
+interface ManifestFile {
+  id: number;
+  batch: string;
+  class: string;
+  table_name: string;
+  path: string;
+  state: string;
+  checksum: string;
+  row_count: number;
+  bytes: number;
+}
+
+function specOf(cls: ClassSpec, table: string): { unit: Unit; spec: TableSpec; child?: ChildSpec } {
+  for (const unit of cls.units) {
+    if (unit.anchor.table === table) return { unit, spec: unit.anchor };
+    const child = unit.children?.find((c) => c.table === table);
+    if (child) return { unit, spec: child, child };
+  }
+  throw new Error(`no table ${table} in class ${cls.name}`);
+}
+
+/** A file that failed verification is set aside (renamed, never read as archive) and its whole batch stays hot. */
+function setAside(path: string): void {
+  if (existsSync(path)) renameSync(path, `${path}.rejected`);
+}
+
+/**
+ * Take a batch from wherever it stands to archived: verify every written file against the
+ * checksum of the hot rows it was given; if all agree, delete the hot rows chunk by chunk.
+ */
+async function settleBatch(stores: ArchiveStores, duck: DuckDBConnection, batch: string, opts: RunOptions, result: ClassResult, unit?: Unit): Promise<void> {
+  const ledger = stores.ledger;
+  const files = (await ledger.selectFrom('archive_files').select(['id', 'batch', 'class', 'table_name', 'path', 'state', 'checksum', 'row_count', 'bytes'])
+    .where('batch', '=', batch).orderBy('id').execute()) as ManifestFile[];
+  if (!files.length) return;
+  const cls = classSpecs[files[0]!.class as DataClass];
+  unit ??= specOf(cls, files[0]!.table_name).unit;
+  let rejected: string | undefined;
+  for (const f of files.filter((x) => x.state === 'written')) {
+    const { spec } = specOf(cls, f.table_name);
+    let found: string;
+    try {
+      const reader = await duck.runAndReadAll(duckChecksumSql(`read_parquet(${quoteText(f.path)})`, Object.keys(spec.columns)));
+      found = String(reader.getRowObjects()[0]!.checksum);
+    } catch (err) {
+      found = `unreadable: ${(err as Error).message.split('\n')[0]}`;
+    }
+    if (found !== f.checksum) {
+      rejected = `${f.path}: checksum of the file ${found} differs from the hot rows' ${f.checksum}`;
+      break;
+    }
+    await ledger.updateTable('archive_files').set({ state: 'verified', updated_at: now() }).where('id', '=', f.id).execute();
+    f.state = 'verified';
+  }
+  if (rejected) {
+    for (const f of files) {
+      setAside(f.path);
+      await ledger.updateTable('archive_files').set({ state: 'rejected', error: rejected, updated_at: now() }).where('id', '=', f.id).execute();
+    }
+    result.rejectedFiles += files.length;
+    throw new ArchiveFileRejected(rejected);
+  }
+  await opts.checkpoint?.('verify:done');
+  if (files.some((f) => f.state !== 'verified' && f.state !== 'archived')) return;
+  const anchorFile = files.find((f) => f.table_name === unit!.anchor.table)!;
+  const kept = await deleteArchivedRows(cls.store === 'member' ? stores.member : stores.ledger, duck, unit, anchorFile, opts);
+  for (const f of files) {
+    await ledger.updateTable('archive_files').set({
+      state: 'archived', updated_at: now(), error: kept ? `${kept} row(s) changed or reopened after the file was written: kept hot` : null,
+    }).where('id', '=', f.id).execute();
+    result.files++;
+    result.bytes += Number(f.bytes);
+    result.archived += Number(f.row_count);
+  }
+  result.archived -= kept;
+  result.keptHot += kept;
+}
+
+export class ArchiveFileRejected extends Error {
+  override name = 'ArchiveFileRejected';
+}
+
+/**
+ * Delete the hot rows a verified file holds, a chunk per transaction. Each hot row is read again
+ * and deleted only if it is still settled and still the row the file holds (same row hash): a row
+ * changed since stays hot, and the answers prefer it. Rows already gone (an earlier run deleted
+ * them before it was killed) are simply not there. Children and derived rows go with their anchor.
+ */
+async function deleteArchivedRows(db: Kysely<Schema>, duck: DuckDBConnection, unit: Unit, file: ManifestFile, opts: RunOptions): Promise<number> {
+  const { anchor } = unit;
+  const names = Object.keys(anchor.columns);
+  const reader = await duck.runAndReadAll(`select ${anchor.key.map((k) => `cast("${k}" as varchar) as "${k}"`).join(', ')}, ${duckRowHash(names)}::varchar as h from read_parquet(${quoteText(file.path)})`);
+  // Keys come back as text; an integer key is compared as the number it is in the store.
+  const inFile = (reader.getRowObjects() as Record<string, string>[]).map((r) => {
+    for (const k of anchor.key) if (anchor.columns[k] === 'BIGINT') (r as Row)[k] = Number(r[k]);
+    return r;
+  });
+  const chunk = opts.deleteBatch ?? 2000;
+  let kept = 0;
+  for (let i = 0; i < inFile.length; i += chunk) {
+    const part = inFile.slice(i, i + chunk);
+    const wanted = new Map(part.map((r) => [keyText(anchor.key, r), r.h!]));
+    await db.transaction().execute(async (tx) => {
+      const where = [keyMatch(anchor.key.map((k) => `a.${k}`), part.map((r) => Object.fromEntries(anchor.key.map((k) => [`a.${k}`, r[k]]))))];
+      if (unit.settled) where.push(sql.raw(`(${unit.settled})`));
+      const hot = (await sql<Row>`select ${sql.join(names.map((c) => sql.ref(`a.${c}`)))} from ${sql.table(anchor.table)} as a where ${sql.join(where, sql` and `)}`.execute(tx)).rows;
+      const same = hot.filter((r) => wanted.get(keyText(anchor.key, r)) === String(rowHash(r, names)));
+      const stillHot = (await sql<{ n: number }>`select count(*) as n from ${sql.table(anchor.table)} where ${keyMatch(anchor.key, part)}`.execute(tx)).rows[0]!;
+      kept += Number(stillHot.n) - same.length;
+      if (!same.length) return;
+      for (const child of unit.children ?? []) {
+        await sql`delete from ${sql.table(child.table)} where ${sql.ref(child.link[0])} in (${sql.join(same.map((r) => r[child.link[1]]))})`.execute(tx);
+      }
+      if (unit.derived) {
+        const cols = unit.derived.columns;
+        await sql`delete from ${sql.table(unit.derived.table)} where ${keyMatch(cols.map((c) => c[0]), same.map((r) => Object.fromEntries(cols.map((c) => [c[0], r[c[1]]]))))}`.execute(tx);
+      }
+      await sql`delete from ${sql.table(anchor.table)} where ${keyMatch(anchor.key, same)}`.execute(tx);
+    });
+    opts.progress?.(i + part.length);
+    await opts.checkpoint?.('delete:chunk');
+  }
+  return kept;
+}
+
+/** A purge-only class: rows past the hot window deleted in bounded batches, each its own short transaction. */
+async function purgeClass(db: Kysely<Schema>, cls: ClassSpec, opts: RunOptions, result: ClassResult): Promise<void> {
+  const cut = opts.cutoffs[cls.name];
+  const chunk = opts.deleteBatch ?? 2000;
+  for (const unit of cls.units) {
+    let after: Row | undefined;
+    for (;;) {
+      const page = await eligiblePage(db, unit, cut, after, chunk);
+      if (!page.length) break;
+      after = page[page.length - 1];
+      if (opts.dryRun) {
+        const names = Object.keys(unit.anchor.columns);
+        result.wouldMove = (result.wouldMove ?? 0) + page.length;
+        result.wouldMoveBytes = (result.wouldMoveBytes ?? 0) + page.reduce((n, r) => n + Buffer.byteLength(rowText(r, names)) + 1, 0);
+        continue;
+      }
+      const gone = await db.deleteFrom(unit.anchor.table as 'outbox').where(() => keyMatch(unit.anchor.key, page) as never).executeTakeFirst();
+      result.purged += Number(gone.numDeletedRows);
+      opts.progress?.(result.purged);
+      await opts.checkpoint?.('purge:chunk');
+    }
+  }
+}
+
+/** Archived files wholly past the class's keep date are deleted; the manifest keeps their record as `expired`. */
+async function expireFiles(ledger: Kysely<Schema>, cls: ClassSpec, cut: Cutoff, result: ClassResult, dryRun: boolean): Promise<void> {
+  if (!cut.keepBefore) return;
+  const keepBefore = cut.keepBefore.slice(0, 10);
+  const old = await ledger.selectFrom('archive_files').select('batch').where('class', '=', cls.name).where('state', '=', 'archived')
+    .where('max_date', '<', keepBefore).execute();
+  // A child file (lines) carries no dates: it leaves with its batch's anchor file.
+  for (const { batch: name } of old) {
+    const batch = await ledger.selectFrom('archive_files').select(['id', 'path']).where('batch', '=', name).execute();
+    result.expiredFiles += batch.length;
+    if (dryRun) continue;
+    for (const b of batch) {
+      rmSync(b.path, { force: true });
+      await ledger.updateTable('archive_files').set({ state: 'expired', updated_at: now() }).where('id', '=', b.id).execute();
+    }
+  }
+}
+
+/** What a killed run left: partial files removed, written files verified, verified files' hot rows deleted. */
+async function finishEarlierRuns(stores: ArchiveStores, duck: DuckDBConnection, opts: RunOptions, results: Map<DataClass, ClassResult>): Promise<void> {
+  const ledger = stores.ledger;
+  const unfinished = await ledger.selectFrom('archive_files').select(['id', 'batch', 'class', 'path', 'state']).where('state', 'in', ['writing', 'written', 'verified']).orderBy('id').execute();
+  const writing = new Set(unfinished.filter((f) => f.state === 'writing').map((f) => f.batch));
+  for (const f of unfinished.filter((x) => writing.has(x.batch))) {
+    // A batch still being written when the run died: every row of it is still hot, so the files go.
+    rmSync(f.path, { force: true });
+    rmSync(`${f.path}.partial`, { force: true });
+    await ledger.deleteFrom('archive_files').where('id', '=', f.id).execute();
+  }
+  for (const batch of [...new Set(unfinished.filter((f) => !writing.has(f.batch)).map((f) => f.batch))]) {
+    const cls = unfinished.find((f) => f.batch === batch)!.class as DataClass;
+    await settleBatch(stores, duck, batch, opts, results.get(cls)!);
+  }
+}
+
+/** Staging folders of runs that were killed (the Parquet writer's scratch space). */
+function removeScratch(root: string): void {
+  if (!existsSync(root)) return;
+  for (const entry of readdirSync(root)) if (entry.startsWith('.export-')) rmSync(join(root, entry), { recursive: true, force: true });
+}
+
+export async function runArchive(stores: ArchiveStores, opts: RunOptions): Promise<RunResult> {
+  const selected = opts.classes ?? dataClasses;
+  const results = new Map<DataClass, ClassResult>(dataClasses.map((c) => [c, { class: c, archived: 0, purged: 0, files: 0, bytes: 0, keptHot: 0, rejectedFiles: 0, expiredFiles: 0 }]));
+  const errors: RunResult['errors'] = [];
+  let writer: ParquetWriter | undefined;
+  if (!opts.dryRun) {
+    mkdirSync(opts.root, { recursive: true });
+    removeScratch(opts.root);
+    writer = await openParquetWriter(opts.root);
+  }
+  try {
+    if (writer) await finishEarlierRuns(stores, writer.connection, opts, results);
+    for (const name of selected) {
+      const cls = classSpecs[name];
+      const db = cls.store === 'member' ? stores.member : stores.ledger;
+      const run = new ClassRun(cls, db, stores, writer, opts);
+      Object.assign(run.result, results.get(name));
+      try {
+        if (opts.purgeOnly.has(name)) await purgeClass(db, cls, opts, run.result);
+        else {
+          await run.archive();
+          await expireFiles(stores.ledger, cls, opts.cutoffs[name], run.result, !!opts.dryRun);
+        }
+      } catch (err) {
+        if (!(err instanceof ArchiveFileRejected)) throw err;
+        errors.push({ item: name, message: err.message });
+      }
+      results.set(name, run.result);
+    }
+  } finally {
+    writer?.close();
+  }
+  return { classes: selected.map((c) => results.get(c)!), errors };
+}
+
+/** The manifest's path of a file, relative to the archive root when it lies inside it (for reports). */
+export function shownPath(root: string, path: string): string {
+  const rel = relative(root, path);
+  return rel.startsWith('..') ? path : rel;
+}

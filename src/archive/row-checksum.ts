@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * One checksum of a set of rows, computed the same way from the hot rows as read from the store
+ * (here, in JavaScript) and from the rows read back from a Parquet file (in DuckDB's SQL, below):
+ * each row's columns as text in file order, null as \N, joined by the unit separator; the row's
+ * MD5; the sum of the first 60 bits of every row's MD5. A sum does not depend on row order, so
+ * the file may be written sorted differently from how the rows were read. The count rides along.
+ */
+
+const separator = '\x1f';
+const nullText = '\\N';
+
+export function rowText(row: Record<string, unknown>, columns: readonly string[]): string {
+  let text = '';
+  for (let i = 0; i < columns.length; i++) {
+    const v = row[columns[i]!];
+    if (i) text += separator;
+    text += v === null || v === undefined ? nullText : String(v);
+  }
+  return text;
+}
+
+/** The first 60 bits of the row's MD5 (15 hex digits: DuckDB casts them to UBIGINT exactly). */
+export function rowHash(row: Record<string, unknown>, columns: readonly string[]): bigint {
+  return BigInt(`0x${createHash('md5').update(rowText(row, columns)).digest('hex').slice(0, 15)}`);
+}
+
+export class RowChecksum {
+  count = 0;
+  sum = 0n;
+  add(hash: bigint): void {
+    this.count++;
+    this.sum += hash;
+  }
+  toString(): string {
+    return `${this.count}:${this.sum}`;
+  }
+}
+
+const quoteId = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** The same row hash as DuckDB SQL over a relation with these columns. */
+export function duckRowHash(columns: readonly string[]): string {
+  const parts = columns.map((c) => `coalesce(cast(${quoteId(c)} as varchar), '${nullText}')`);
+  return `('0x' || substr(md5(concat_ws(chr(31), ${parts.join(', ')})), 1, 15))::UBIGINT`;
+}
+
+/** `count:sum` of a Parquet file's rows, read back with DuckDB: the figure compared with the hot rows'. */
+export function duckChecksumSql(fileSql: string, columns: readonly string[]): string {
+  return `select count(*)::varchar || ':' || coalesce(sum(${duckRowHash(columns)}), 0)::varchar as checksum from ${fileSql}`;
+}
