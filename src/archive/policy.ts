@@ -124,7 +124,7 @@ export function parsePolicy(text: string, base: Policy = defaultPolicy): Policy 
     if (purge && v.keep !== undefined) throw new InvalidInput(`classes.${name}.keep`, 'a purge-only class keeps no archive; drop keep or purge');
     const hot = v.hot === undefined ? policy[name].hot : parseDuration(v.hot, `classes.${name}.hot`);
     const keep = purge ? undefined : v.keep === undefined ? (policy[name].keep ?? defaultPolicy[name].keep) : parseDuration(v.keep, `classes.${name}.keep`);
-    policy[name] = { hot, keep, purge };
+    policy[name] = purge ? { hot, purge } : { hot, keep, purge };
   }
   validatePolicy(policy);
   return policy;
@@ -147,6 +147,10 @@ export function validatePolicy(policy: Policy): void {
     }
     if (r.hot.unit === 'hours' && name !== 'idempotency-keys' && r.hot.amount % 24 !== 0) {
       throw new InvalidInput(`classes.${name}.hot`, 'give whole days, months or years');
+    }
+    if (name === 'journal' && approxHours(r.hot) > approxHours(policy['revenue-days'].hot)) {
+      // A day's journal leaves only once its closed revenue report is hot to answer for it (data-classes.ts).
+      throw new InvalidInput('classes.revenue-days.hot', `must be at least the journal's hot window (${formatDuration(r.hot)}): a day's journal is archived only while its closed revenue day is hot`);
     }
     if (r.keep && approxHours(r.keep) < approxHours(r.hot)) {
       throw new InvalidInput(`classes.${name}.keep`, `${formatDuration(r.keep)} is shorter than its hot window ${formatDuration(r.hot)}; keep counts from the row's date`);
