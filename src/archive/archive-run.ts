@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
@@ -165,7 +166,7 @@ class ClassRun {
     mkdirSync(dirname(path), { recursive: true });
     const at = now();
     const id = await insertReturningId(this.stores.ledger, 'archive_files', {
-      batch, class: cls, table_name: spec.table, country, year, path, state: 'writing', row_count: 0, bytes: 0, checksum: '',
+      batch, class: cls, table_name: spec.table, country, year, path, state: 'writing', row_count: 0, bytes: 0, checksum: '', file_digest: '',
       min_date: null, max_date: null, run_id: this.opts.runId, created_at: at, updated_at: at, error: null,
     });
     const table = await this.writer!.table(rel, spec.columns);
@@ -258,7 +259,7 @@ class ClassRun {
     for (const f of batch.files) {
       await f.table.finish();
       await ledger.updateTable('archive_files').set({
-        state: 'written', row_count: f.sum.count, bytes: statSync(f.path).size, checksum: f.sum.toString(),
+        state: 'written', row_count: f.sum.count, bytes: statSync(f.path).size, checksum: f.sum.toString(), file_digest: fileDigest(f.path),
         min_date: f.minDate ?? null, max_date: f.maxDate ?? null, updated_at: now(),
       }).where('id', '=', f.id).execute();
     }
@@ -275,6 +276,7 @@ interface ManifestFile {
   path: string;
   state: string;
   checksum: string;
+  file_digest: string;
   row_count: number;
   bytes: number;
 }
@@ -299,7 +301,7 @@ function setAside(path: string): void {
  */
 async function settleBatch(stores: ArchiveStores, duck: DuckDBConnection, batch: string, opts: RunOptions, result: ClassResult, unit?: Unit): Promise<void> {
   const ledger = stores.ledger;
-  const files = (await ledger.selectFrom('archive_files').select(['id', 'batch', 'class', 'table_name', 'path', 'state', 'checksum', 'row_count', 'bytes'])
+  const files = (await ledger.selectFrom('archive_files').select(['id', 'batch', 'class', 'table_name', 'path', 'state', 'checksum', 'file_digest', 'row_count', 'bytes'])
     .where('batch', '=', batch).orderBy('id').execute()) as ManifestFile[];
   if (!files.length) return;
   const cls = classSpecs[files[0]!.class as DataClass];
@@ -309,6 +311,8 @@ async function settleBatch(stores: ArchiveStores, duck: DuckDBConnection, batch:
     const { spec } = specOf(cls, f.table_name);
     let found: string;
     try {
+      const digest = fileDigest(f.path);
+      if (digest !== f.file_digest) throw new Error(`its bytes changed since it was written (SHA-256 ${digest.slice(0, 12)}…, written ${f.file_digest.slice(0, 12)}…)`);
       const reader = await duck.runAndReadAll(duckChecksumSql(`read_parquet(${quoteText(f.path)})`, Object.keys(spec.columns)));
       found = String(reader.getRowObjects()[0]!.checksum);
     } catch (err) {
@@ -343,6 +347,10 @@ async function settleBatch(stores: ArchiveStores, duck: DuckDBConnection, batch:
   }
   result.archived -= kept;
   result.keptHot += kept;
+}
+
+export function fileDigest(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 export class ArchiveFileRejected extends Error {

@@ -488,6 +488,8 @@ export interface ArchiveFileRow {
   bytes: number;
   /** Of the hot rows as read, compared with the same checksum of the rows read back from the file. */
   checksum: string;
+  /** SHA-256 of the file's bytes as written: a byte changed on disk since is found even where DuckDB would not notice (statistics, padding). */
+  file_digest: string;
   min_date: string | null;
   max_date: string | null;
   run_id: number;

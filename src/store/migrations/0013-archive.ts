@@ -34,6 +34,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('row_count', 'bigint', (c) => c.notNull())
     .addColumn('bytes', 'bigint', (c) => c.notNull())
     .addColumn('checksum', t.varchar(64), (c) => c.notNull())
+    .addColumn('file_digest', t.varchar(64), (c) => c.notNull())
     .addColumn('min_date', t.varchar(30))
     .addColumn('max_date', t.varchar(30))
     .addColumn('run_id', 'integer', (c) => c.notNull())
