@@ -56,7 +56,7 @@ const megabytes = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 2 : 1)} MB`;
 function killAt(): ((p: Checkpoint) => void) | undefined {
   const spec = process.env.TALLY_ARCHIVE_KILL_AT;
   if (!spec) return undefined;
-  const [point, nth] = spec.split(':');
+  const [, point, nth] = /^(.*?)(?::(\d+))?$/.exec(spec)!;
   let seen = 0;
   return (p) => {
     if (p === point && ++seen >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');

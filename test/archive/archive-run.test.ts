@@ -48,7 +48,8 @@ let openOld: number;
 
 before(async () => {
   svc = await openTestServices({}, { split: true });
-  await billedForYears(svc, 60);
+  // Fewer members on a server engine: the rules are the same, the seeding costs far more there.
+  await billedForYears(svc, engineUnderTest === 'sqlite' ? 60 : 30);
   await operationalRows(svc);
   // Invoices a process still needs: not settled (dunning, written off, disputed), however old.
   openOld = await invoicesIssued(svc, '<', ['open', 'past_due', 'uncollectible', 'disputed']);
@@ -116,7 +117,7 @@ for (const point of ['write:page', 'write:done', 'verify:done', 'delete:chunk'] 
   test(`killed at ${point}, the next run finishes: every row in exactly one place, the ledger totals unchanged`, { skip: engineUnderTest !== 'sqlite' && point !== 'delete:chunk' ? 'the crash points are engine-neutral; a server engine runs one of them' : false }, async () => {
     const s = await openTestServices();
     try {
-      await billedForYears(s, 24, '2024-12-15');
+      await billedForYears(s, engineUnderTest === 'sqlite' ? 24 : 12, '2024-12-15');
       const rows = await hotRows(s);
       const totals = await journalTotals(s);
       const opts = options({ pageSize: 50, fileRows: 120, deleteBatch: 40, classes: ['invoices', 'payments', 'journal'] });
@@ -133,7 +134,7 @@ for (const point of ['write:page', 'write:done', 'verify:done', 'delete:chunk'] 
   });
 }
 
-test('a file corrupted between writing and verification (one flipped byte) is found, set aside, and nothing of it is deleted; the next run archives those rows again', async () => {
+test('a file corrupted between writing and verification (one flipped byte) is found, set aside, and nothing of it is deleted; the next run archives those rows again', { skip: engineUnderTest !== 'sqlite' ? 'the file side is engine-neutral; the kill tests cover the deletes on this engine' : false }, async () => {
   const s = await openTestServices();
   try {
     await billedForYears(s, 12, '2024-12-15');

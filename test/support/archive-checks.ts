@@ -58,7 +58,7 @@ export async function archiveRows(svc: Stores): Promise<Rows> {
  * Every row that was there before is now in exactly one place — the hot store or the archive —
  * with exactly its content, once no file is half-way (every answering file archived).
  */
-export async function assertEachRowOnce(svc: Stores, before: Rows): Promise<{ hot: number; archived: number }> {
+export async function assertEachRowOnce(svc: Stores, before: Rows, opts: { growing?: readonly string[] } = {}): Promise<{ hot: number; archived: number }> {
   const [hot, archived] = [await hotRows(svc), await archiveRows(svc)];
   const pending = await svc.store.db.selectFrom('archive_files').select('path').where('state', 'in', ['writing', 'written', 'verified']).execute();
   assert.deepEqual(pending, [], 'no file is left half-way');
@@ -70,7 +70,8 @@ export async function assertEachRowOnce(svc: Stores, before: Rows): Promise<{ ho
       const places = [hotNow.get(key), archivedNow.get(key)].filter((x) => x !== undefined);
       assert.deepEqual(places, [hash], `${table} ${key}: in ${places.length} place(s) with the same content`);
     }
-    for (const key of [...hotNow.keys(), ...archivedNow.keys()]) assert.ok(rows.has(key), `${table} ${key} appeared from nowhere`);
+    // A table the run itself writes to (job_runs: the archive run is recorded) may gain rows.
+    if (!opts.growing?.includes(table)) for (const key of [...hotNow.keys(), ...archivedNow.keys()]) assert.ok(rows.has(key), `${table} ${key} appeared from nowhere`);
     h += hotNow.size;
     a += archivedNow.size;
   }
