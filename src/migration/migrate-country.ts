@@ -83,14 +83,8 @@ export async function migrateCountry<M>(svc: Services, adapter: SourceAdapter<M>
       let members = page.members;
       if (opts.mode === 'since-last' && members.length) {
         const who = members.map((m) => adapter.identify(m));
-        const marks = await loadedMarks(svc.memberStore.db, who.map((w) => w.memberId));
-        // A mark after the run's day is a row dated in the future (a source's scheduled or mis-stamped row), not a change
-        // time: it would hide every later change behind it, so such a member is always read again.
-        const future = `${addDays(opts.asOf, 2)}`;
-        members = members.filter((_, i) => {
-          const seen = marks.get(who[i]!.memberId);
-          return seen === undefined || seen < who[i]!.mark || seen.slice(0, 10) >= future;
-        });
+        const changed = changedSinceLoaded(await loadedMarks(svc.memberStore.db, who.map((w) => w.memberId)), opts.asOf);
+        members = members.filter((_, i) => changed(who[i]!));
         counts.members += who.length - members.length;
         counts.unchanged += who.length - members.length;
       }
@@ -150,16 +144,25 @@ async function migrateMembers<M>(svc: Services, adapter: SourceAdapter<M>, ctx: 
  */
 async function changedPage<M>(svc: Services, adapter: SourceAdapter<M>, opts: MigrateOptions, cursor: string | null, counts: LoadCounts): Promise<{ members: M[]; cursor: string | null }> {
   const page = await adapter.source.marks!(opts.country, cursor, opts.pageSize ?? 1000);
-  const loaded = await loadedMarks(svc.memberStore.db, page.marks.map((m) => m.memberId));
-  const future = addDays(opts.asOf, 2);
-  const changed = page.marks.filter((m) => {
-    const seen = loaded.get(m.memberId);
-    return seen === undefined || seen < m.mark || seen.slice(0, 10) >= future;
-  });
+  const changed = page.marks.filter(changedSinceLoaded(await loadedMarks(svc.memberStore.db, page.marks.map((m) => m.memberId)), opts.asOf));
   counts.members += page.marks.length - changed.length;
   counts.unchanged += page.marks.length - changed.length;
   const members = changed.length ? await adapter.source.members(opts.country, changed.map((m) => m.memberId), { historySince: adapter.historySince }) : [];
   return { members, cursor: page.cursor };
+}
+
+/**
+ * `--since-last`'s test of a member against the marks loaded before (member id → mark): read it
+ * again when it was never loaded, when its mark moved past the loaded one, or when the loaded
+ * mark lies after the run's day. Such a mark is a row dated in the future (a source's scheduled
+ * or mis-stamped row), not a change time: it would hide every later change behind it.
+ */
+function changedSinceLoaded(loaded: Map<string, string>, asOf: IsoDate): (m: { memberId: string; mark: string }) => boolean {
+  const future = addDays(asOf, 2);
+  return (m) => {
+    const seen = loaded.get(m.memberId);
+    return seen === undefined || seen < m.mark || seen.slice(0, 10) >= future;
+  };
 }
 
 async function recordProgress(trx: Kysely<Schema>, runId: number, cursor: string | null, counts: LoadCounts): Promise<void> {
