@@ -49,6 +49,10 @@ async function changedSinceCleanCompare(svc: Services, country: string): Promise
 /** The real work of a cut-over from the reference legacy: Tally's migration and comparator, back-sync's lag, the legacy's billing switch. */
 export function legacyWork(svc: Services, legacy: LegacyDb, opts: { from: string; plansFile?: string; rulesFile?: string; asOf: string; reportDir: (country: string) => string }): CutoverWork {
   const by = `${hostname()}:${process.pid} (tally cutover)`;
+  // The cohort's members are read again by each step that needs them, on purpose: they are not the same list at each. The
+  // compare reads them frozen; from the flip on the cohort signs up on Tally and back-sync writes those members into the
+  // legacy, so legacy-stop (after the unfreeze) and legacy-resume (after an abort's drain) must see them too, or the legacy
+  // would go on billing members Tally bills. Each step runs once per run (a resumed run skips the finished ones).
   const members = (country: string, cohort: number) => (cohort >= 100 ? Promise.resolve(undefined) : cohortMembers(legacy, country, cohort));
   return {
     async migrate(country) {

@@ -15,7 +15,9 @@ import { relayOutbox } from '../../src/messaging/outbox-relay.ts';
 import { backsyncConsumer, servedByRoutes } from '../../src/migration/backsync/consumer.ts';
 import { abortCutover, runCutover } from '../../src/migration/cutover/cutover.ts';
 import type { CountryMigration } from '../../src/migration/migrate-country.ts';
+import { signupMember } from '../../src/operations/member-operations.ts';
 import { readRoutes } from '../../src/proxy/route-table.ts';
+import { cohortOf } from '../../src/proxy/routing.ts';
 import { openTestServices } from '../support/engine.ts';
 import { seededLegacy } from '../support/legacy-seed.ts';
 
@@ -111,6 +113,38 @@ test('a country with quarantined members is not cut over: the run stops at the c
     assert.match(r.reason!, new RegExp(`^${load!.counts.quarantined} member\\(s\\) of DE are quarantined by the migration`));
     assert.equal((await readRoutes(svc.store.db)).get('DE')!.state, 'legacy');
     assert.deepEqual(await billingStoppedCountries(legacy.db), []);
+  } finally {
+    await legacy.close();
+    await closeServices(svc);
+  }
+});
+
+test('a cohort\'s legacy-stop stops the cohort as the legacy has it then: a cohort member who signed up on Tally after the flip, written back by back-sync, included', async () => {
+  const url = await seededLegacy(120, ['DE'], 33, asOf, { warts: false });
+  const svc = await openTestServices();
+  const legacy = await openLegacy(url);
+  try {
+    await migrate(svc, { source: 'legacy', from: url, countries: ['DE'], mode: 'load', asOf, horizonMonths: 24 }, () => {});
+    const work = legacyWork(svc, legacy, { from: url, asOf, reportDir: () => mkdtempSync(join(tmpdir(), 'tally-cutover-')) });
+    // The cohort is compared and flipped; the run is killed before the legacy stops billing it (the same work goes on below).
+    await assert.rejects(runCutover(svc.store.db, work, { country: 'DE', cohortPercent: 50, waitMs: 2000, checkpoint: (p) => {
+      if (p === 'legacy-stop:before') throw new Error('killed before legacy-stop');
+    } }), /killed before legacy-stop/);
+    // Meanwhile a member of the cohort signs up, on Tally (the proxy sends the cohort there), and back-sync gives the legacy its customer.
+    const id = Array.from({ length: 100 }, (_, i) => `T-DE-${i}`).find((m) => cohortOf(m) < 50)!;
+    await signupMember(svc, { id, email: null, country: 'DE', region: null, timezone: 'Europe/Berlin', paymentToken: 'tok_ok', plan: 'standard' }, asOf);
+    const bus = inProcessBus(svc.store.db);
+    bus.subscribe(await backsyncConsumer({ legacy: legacy.db, tally: svc, servedByTally: servedByRoutes(svc.store.db, 0), tuning: { concurrency: 4, maxAttempts: 2, backoff: { initialMs: 1, maxMs: 2 } } }));
+    await relayOutbox(svc.store.db, bus, { owner: `${hostname()}:${process.pid}:test` });
+    assert.ok(await legacy.db.selectFrom('customer').select('acct_no').where('acct_no', '=', id).executeTakeFirst(), 'back-sync wrote the sign-up into the legacy');
+
+    const r = await runCutover(svc.store.db, work, { country: 'DE', cohortPercent: 50, waitMs: 2000 });
+    assert.equal(r.status, 'finished', JSON.stringify(r));
+    assert.deepEqual(r.steps.map((s) => s.step), ['legacy-stop']);
+    const stopped = new Set((await legacy.db.selectFrom('customer_billing_stop').select('acct_no').execute()).map((s) => s.acct_no));
+    assert.ok(stopped.has(id), 'the legacy does not bill the new member Tally bills');
+    const cohort = (await legacy.db.selectFrom('customer').select('acct_no').where(sql<string>`upper(trim(country_cd))`, 'in', ['DE', 'DEU']).execute()).map((c) => c.acct_no).filter((a) => cohortOf(a) < 50);
+    assert.deepEqual([...stopped].sort(), cohort.sort());
   } finally {
     await legacy.close();
     await closeServices(svc);
