@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Schema } from '../store/schema.ts';
+import type { Kysely, Selectable } from 'kysely';
+import type { AuditRow, Schema } from '../store/schema.ts';
 
 export interface AuditEntry {
   id: number;
@@ -13,10 +13,15 @@ export interface AuditEntry {
   after: unknown;
 }
 
-export async function auditTrail(db: Kysely<Schema>, memberId: string): Promise<AuditEntry[]> {
-  const rows = await db.selectFrom('audit_log').selectAll().where('member_id', '=', memberId).orderBy('id').execute();
-  return rows.map((r) => ({
+/** An audit row as customer service reads it: the request and the member before and after as JSON. */
+export function auditEntry(r: Selectable<AuditRow>): AuditEntry {
+  return {
     id: r.id, at: r.at, actor: r.actor, action: r.action, memberId: r.member_id, reason: r.reason,
     request: JSON.parse(r.request), before: r.before && JSON.parse(r.before), after: r.after && JSON.parse(r.after),
-  }));
+  };
+}
+
+export async function auditTrail(db: Kysely<Schema>, memberId: string): Promise<AuditEntry[]> {
+  const rows = await db.selectFrom('audit_log').selectAll().where('member_id', '=', memberId).orderBy('id').execute();
+  return rows.map(auditEntry);
 }

@@ -11,6 +11,7 @@ import { withLocks } from '../jobs/job-lock.ts';
 import { recordRun } from '../jobs/run-record.ts';
 import { closeServices, type Services } from '../jobs/services.ts';
 import { configFromEnv, openServices } from '../wiring.ts';
+import { archiveQueryCommand } from './archive-query.ts';
 import { jobProgress } from './progress.ts';
 
 const usageLine = 'usage: tally archive policy show | policy set FILE | run [--before YYYY-MM-DD] [--dry-run] [--to DIR] [--class C,…] | status | query "SQL" | forget MEMBER --reason TEXT';
@@ -134,10 +135,11 @@ async function policyCommand(svc: Services, rest: string[], values: Record<strin
 export async function archiveCommand(rest: string[], values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
   const [sub, ...args] = rest;
   if (sub === 'run' && args.length) throw usageError(`archive run takes no arguments, got "${args[0]}"; ${usageLine}`);
-  if (sub !== 'run' && sub !== 'policy') throw usageError(usageLine);
+  if (sub !== 'run' && sub !== 'policy' && sub !== 'query') throw usageError(usageLine);
   const svc = await openServices(configFromEnv());
   try {
     if (sub === 'policy') return await policyCommand(svc, args, values, usageError);
+    if (sub === 'query') return await archiveQueryCommand(svc, args, values, usageError);
     return await runCommand(svc, values);
   } finally {
     await closeServices(svc);

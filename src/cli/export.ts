@@ -1,6 +1,6 @@
 import { closeServices } from '../jobs/services.ts';
 import { exportCountry } from '../troubleshoot/country-export.ts';
-import { queryExport, queryFormats, type QueryFormat } from '../troubleshoot/query.ts';
+import { queryExport, queryFormats, type QueryFormat, type QueryOutput } from '../troubleshoot/query.ts';
 import { configFromEnv, logger, openServices } from '../wiring.ts';
 import { jobProgress } from './progress.ts';
 
@@ -40,22 +40,30 @@ export async function exportCommand(rest: string[], values: Record<string, unkno
   }
 }
 
+/** --format and --limit of a query over Parquet (`tally query`, `tally archive query`). */
+export function queryOptions(values: Record<string, unknown>, usageError: (message: string) => Error): { format: QueryFormat; limit?: number } {
+  const format = (text(values, 'format') ?? (values.json === true ? 'json' : 'table')) as QueryFormat;
+  if (!queryFormats.includes(format)) throw usageError(`--format must be ${queryFormats.join(', ')}, got "${format}"`);
+  const limitText = text(values, 'limit');
+  const limit = limitText === undefined ? undefined : Number(limitText);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw usageError(`--limit must be a positive whole number, got "${limitText}"`);
+  return { format, limit };
+}
+
+/** A query's rows to stdout, waiting on the pipe; notes to stderr. */
+export const stdoutQueryOutput: QueryOutput = {
+  write: (chunk) => new Promise((resolve, reject) => {
+    process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
+  }),
+  note: (line) => process.stderr.write(`${line}\n`),
+};
+
 /** `tally query DIR "SQL" [--format table|csv|json] [--limit N]`: the result on stdout, notes on stderr. */
 export async function queryCommand(rest: string[], values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
   const usageLine = 'usage: tally query DIR "SQL" [--format table|csv|json] [--limit N]';
   const [dir, sqlText, extra] = rest;
   if (!dir || !sqlText?.trim()) throw usageError(`query needs a folder and an SQL statement; ${usageLine}`);
   if (extra !== undefined) throw usageError(`query takes one SQL argument (quote it), got also "${extra}"; ${usageLine}`);
-  const format = (text(values, 'format') ?? (values.json === true ? 'json' : 'table')) as QueryFormat;
-  if (!queryFormats.includes(format)) throw usageError(`--format must be ${queryFormats.join(', ')}, got "${format}"`);
-  const limitText = text(values, 'limit');
-  const limit = limitText === undefined ? undefined : Number(limitText);
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw usageError(`--limit must be a positive whole number, got "${limitText}"`);
-  await queryExport(dir, sqlText, { format, limit }, {
-    write: (chunk) => new Promise((resolve, reject) => {
-      process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
-    }),
-    note: (line) => process.stderr.write(`${line}\n`),
-  });
+  await queryExport(dir, sqlText, queryOptions(values, usageError), stdoutQueryOutput);
   return 0;
 }

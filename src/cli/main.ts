@@ -87,7 +87,9 @@ const usage = `usage: tally <command> [options]
   shadow --country XX --date D --from URL [--plans FILE] [--rules FILE] [--shadow-db URL] [--out DIR] [--json]
                                      bill a rewound copy of XX's members for day D in a throwaway store, charging nobody, and compare
                                      with the legacy's invoices of D; exit 0 clean (or declared), 1 differences, 2 error
-  members show ID [--json]           the customer-service view of one member (--json: the body of GET /v1/cs/members/{id})
+  members show ID [--archive] [--json]
+                                     the customer-service view of one member (--json: the body of GET /v1/cs/members/{id});
+                                     --archive: the whole history, hot and archived, each item marked by its source
   export --country XX --to DIR [--from URL]
                                      the country's legacy tables, Tally's member and ledger tables and its latest compare report, as Parquet
   query DIR "SQL" [--format table|csv|json]

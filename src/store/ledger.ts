@@ -35,7 +35,7 @@ function lineToRow(invoiceId: string, l: InvoiceLine): InvoiceLineRow {
   };
 }
 
-function rowToLine(r: InvoiceLineRow): InvoiceLine {
+export function rowToLine(r: InvoiceLineRow): InvoiceLine {
   return {
     lineNo: r.line_no, kind: r.kind as InvoiceLine['kind'], description: r.description, planId: r.plan_id,
     periodStart: r.period_start, periodEnd: r.period_end, amount: r.amount, discount: r.discount, net: r.net,

@@ -49,7 +49,7 @@ test('tally members show: a migrated member as customer service sees it, --json 
     assert.equal(unknown.stderr, 'tally: ID: unknown member "nobody"\n');
     const usage = tally(['members', 'list'], dbUrl);
     assert.equal(usage.status, 2);
-    assert.match(usage.stderr, /^tally: usage: tally members show ID \[--json\]\n$/);
+    assert.match(usage.stderr, /^tally: usage: tally members show ID \[--archive\] \[--json\]\n$/);
   } finally {
     await app.close();
     await closeServices(svc);

@@ -8,13 +8,13 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { recordCompareRun } from '../../src/compare/compare-runs.ts';
 import type { Difference } from '../../src/compare/report-format.ts';
-import { runCli } from '../../src/cli/main.ts';
 import { closeServices } from '../../src/jobs/services.ts';
 import { legacyTables, openLegacy, seedLegacy } from '../../src/legacy/index.ts';
 import { legacySource, type LegacyMember } from '../../src/migration/sources/legacy-source.ts';
 import { openStore } from '../../src/store/connect.ts';
 import { queryExport, type QueryFormat } from '../../src/troubleshoot/query.ts';
 import { openServices } from '../../src/wiring.ts';
+import { tallyHere as tally } from '../support/cli.ts';
 import { freshStoreUrl } from '../support/engine.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -28,32 +28,6 @@ function spawnTally(args: string[], env: Record<string, string> = {}): Promise<{
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => child.once('close', (status) => resolve({ status, stdout, stderr })));
-}
-
-/** The CLI's own entry (runCli: the exit code and the one line on stderr) in this process, its environment and output swapped in and out. */
-async function tally(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const saved = { env: { ...process.env }, out: process.stdout.write, err: process.stderr.write, code: process.exitCode };
-  let stdout = '';
-  let stderr = '';
-  Object.assign(process.env, { TALLY_LOG_LEVEL: 'silent', ...env });
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    stdout += String(chunk);
-    const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-    done?.();
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  process.exitCode = 0;
-  try {
-    await runCli(args);
-    return { status: Number(process.exitCode ?? 0), stdout, stderr };
-  } finally {
-    process.stdout.write = saved.out;
-    process.stderr.write = saved.err;
-    process.exitCode = saved.code;
-    for (const k of Object.keys(process.env)) if (!(k in saved.env)) delete process.env[k];
-    Object.assign(process.env, saved.env);
-  }
 }
 
 /** A query over an export, in this process: the rows as objects. */

@@ -12,6 +12,38 @@ export const tally = (args: string[], env: Record<string, string>) => spawnSync(
   encoding: 'utf8', env: { ...process.env, TALLY_LOG_LEVEL: 'silent', ...env },
 });
 
+/**
+ * The CLI's own entry (runCli: the exit code and the one line on stderr) in this process, its
+ * environment and output swapped in and out: for the many short commands a test runs, where a
+ * process start would cost seconds each.
+ */
+export async function tallyHere(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  // Loaded on first use: main.ts pulls in every command's imports.
+  const { runCli } = await import('../../src/cli/main.ts');
+  const saved = { env: { ...process.env }, out: process.stdout.write, err: process.stderr.write, code: process.exitCode };
+  let stdout = '';
+  let stderr = '';
+  Object.assign(process.env, { TALLY_LOG_LEVEL: 'silent', ...env });
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    stdout += String(chunk);
+    const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    done?.();
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  process.exitCode = 0;
+  try {
+    await runCli(args);
+    return { status: Number(process.exitCode ?? 0), stdout, stderr };
+  } finally {
+    process.stdout.write = saved.out;
+    process.stderr.write = saved.err;
+    process.exitCode = saved.code;
+    for (const k of Object.keys(process.env)) if (!(k in saved.env)) delete process.env[k];
+    Object.assign(process.env, saved.env);
+  }
+}
+
 /** A compare report's rows. */
 export const readReport = (dir: string): Difference[] => readFileSync(join(dir, 'report.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Difference);
 

@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { archivedRevenueDays } from '../../archive/archive-answers.ts';
 import { daysBetween, parseIsoDate } from '../../domain/calendar.ts';
 import { InvalidInput, NotFound } from '../../domain/errors.ts';
 import { revenueCsv, type RevenueReport } from '../../domain/revenue.ts';
@@ -27,6 +28,20 @@ const ApiKeyView = Type.Object({ id: Type.String(), name: Type.String(), role: T
 export function backOfficeRoutes(app: FastifyInstance, api: ApiContext): void {
   const { db } = api.svc.store;
 
+  /**
+   * Closed days the archive took answer from there: the hot days in the range, and for every day
+   * of it the hot store lacks, the archived report (a day both hot and archived is the hot one).
+   * The manifest is asked only when the hot store lacks a day of the range, a file only when
+   * its year is in the range.
+   */
+  const withArchivedDays = async (hot: { business_date: string; report: string }[], from: string, to: string) => {
+    if (hot.length === daysBetween(from, to) + 1) return hot;
+    const have = new Set(hot.map((d) => d.business_date));
+    const archived = (await archivedRevenueDays(db, from, to)).filter((d) => !have.has(d.business_date));
+    if (!archived.length) return hot;
+    return [...hot, ...archived].sort((a, b) => (a.business_date < b.business_date ? -1 : 1));
+  };
+
   app.get('/v1/finance/revenue', {
     config: { roles: ['finance'] },
     schema: {
@@ -40,7 +55,8 @@ export function backOfficeRoutes(app: FastifyInstance, api: ApiContext): void {
     if (to < from) throw new InvalidInput('to', `${to} is before ${from}`);
     if (daysBetween(from, to) > 366) throw new InvalidInput('to', 'a range is at most 366 days');
     // Only closed days are reported here: reading must never close a day early.
-    const rows = await db.selectFrom('revenue_days').select('report').where('business_date', '>=', from).where('business_date', '<=', to).orderBy('business_date').execute();
+    const hot = await db.selectFrom('revenue_days').select(['business_date', 'report']).where('business_date', '>=', from).where('business_date', '<=', to).orderBy('business_date').execute();
+    const rows = await withArchivedDays(hot, from, to);
     if (!rows.length) throw new NotFound(q.date ? 'date' : 'from', `no closed revenue day between ${from} and ${to}`);
     const days = rows.map((r) => JSON.parse(r.report) as RevenueReport);
     if (q.format === 'csv') {

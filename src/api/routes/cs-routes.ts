@@ -19,6 +19,12 @@ const tags = ['customer service'];
 const roles = ['cs-agent'] as const;
 const Anything = Type.Any();
 
+const MemberRecordQuery = Type.Object({
+  include: Type.Optional(Type.Literal('archive', { description: 'archive: also the history moved to the archive' })),
+}, { additionalProperties: false });
+/** Present only with include=archive: where the item was read. */
+const SourceMark = Type.Object({ source: Type.Optional(Type.Union([Type.Literal('hot'), Type.Literal('archive')])) });
+
 const SearchQuery = Type.Object({
   member: Type.Optional(Type.String({ maxLength: 64 })),
   email: Type.Optional(Type.String({ maxLength: 254 })),
@@ -32,10 +38,12 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
   app.get('/v1/cs/members/:id', {
     config: { roles },
     schema: {
-      tags, summary: 'Everything about a member\'s billing in one call', params: MemberParams,
+      tags, summary: 'Everything about a member\'s billing in one call',
+      description: 'With include=archive, each list is the member\'s whole history, hot and archived, every item marked with its source (hot or archive).',
+      params: MemberParams, querystring: MemberRecordQuery,
       response: {
         200: Type.Object({
-          member: Type.Ref('Member'), invoices: Type.Array(Type.Ref('Invoice')), attempts: Type.Array(Anything), payments: Type.Array(Anything),
+          member: Type.Ref('Member'), invoices: Type.Array(Type.Intersect([Type.Ref('Invoice'), SourceMark])), attempts: Type.Array(Anything), payments: Type.Array(Anything),
           refunds: Type.Array(Anything), chargebacks: Type.Array(Anything), credits: Type.Array(Anything), giftCards: Type.Array(Anything), audit: Type.Array(Anything),
         }),
         ...errors(400, 401, 403, 404, 429),
@@ -43,7 +51,8 @@ export function csRoutes(app: FastifyInstance, api: ApiContext): void {
     },
   }, async (req) => {
     const { id } = req.params as Params;
-    const record = await memberRecord(api.svc, id);
+    const { include } = req.query as Static<typeof MemberRecordQuery>;
+    const record = await memberRecord(api.svc, id, { archive: include === 'archive' });
     if (!record) throw new NotFound('id', `unknown member "${id}"`);
     return record;
   });
