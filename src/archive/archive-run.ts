@@ -139,13 +139,13 @@ interface OpenFile {
 }
 
 /** The files of one partition (country, year) written together: the anchor's and its children's. */
-interface OpenBatch {
+export interface OpenBatch {
   name: string;
   files: OpenFile[];
   anchorRows: number;
 }
 
-class ClassRun {
+export class ClassRun {
   private batches = new Map<string, OpenBatch>();
   private seq = 0;
   readonly result: ClassResult;
@@ -157,10 +157,10 @@ class ClassRun {
     private readonly writer: ParquetWriter | undefined,
     private readonly opts: RunOptions,
   ) {
-    this.result = { class: cls.name, archived: 0, purged: 0, files: 0, bytes: 0, keptHot: 0, rejectedFiles: 0, expiredFiles: 0 };
+    this.result = newClassResult(cls.name);
   }
 
-  private async openFile(batch: string, cls: DataClass, spec: TableSpec, country: string, year: number, dateColumn?: string): Promise<OpenFile> {
+  async openFile(batch: string, cls: DataClass, spec: TableSpec, country: string, year: number, dateColumn?: string): Promise<OpenFile> {
     const rel = join(cls, spec.table, `country=${country}`, `year=${year}`, `${batch}.parquet`);
     const path = join(this.opts.root, rel);
     mkdirSync(dirname(path), { recursive: true });
@@ -175,6 +175,7 @@ class ClassRun {
 
   /** Archive (or, dry, measure) every eligible row of the class, batch by batch. */
   async archive(): Promise<void> {
+    if (this.cls.fromSource) return;
     const cut = this.opts.cutoffs[this.cls.name];
     const pageSize = this.opts.pageSize ?? 5000;
     const fileRows = this.opts.fileRows ?? 200_000;
@@ -206,18 +207,10 @@ class ClassRun {
           const [country, year] = [k.split('/')[0]!, Number(k.split('/')[1])];
           let batch = this.batches.get(`${unit.anchor.table}/${k}`);
           if (!batch) {
-            const name = `${this.opts.runId}-${unit.anchor.table}-${country}-${year}-${++this.seq}`;
-            const files = [await this.openFile(name, this.cls.name, unit.anchor, country, year, unit.date)];
-            for (const c of unit.children ?? []) files.push(await this.openFile(name, this.cls.name, c, country, year));
-            batch = { name, files, anchorRows: 0 };
+            batch = await this.openBatch(unit, country, year);
             this.batches.set(`${unit.anchor.table}/${k}`, batch);
           }
-          this.append(batch.files[0]!, rows);
-          (unit.children ?? []).forEach((c, i) => {
-            const parents = new Set(rows.map((r) => String(r[c.link[1]])));
-            this.append(batch.files[i + 1]!, children[i]!.filter((r) => parents.has(String(r[c.link[0]]))));
-          });
-          batch.anchorRows += rows.length;
+          this.appendToBatch(batch, unit, rows, children);
           if (batch.anchorRows >= fileRows) {
             this.batches.delete(`${unit.anchor.table}/${k}`);
             await this.finishBatch(batch, unit);
@@ -231,6 +224,26 @@ class ClassRun {
         await this.finishBatch(batch, unit);
       }
     }
+  }
+
+  /**
+   * A batch of files for one partition: the unit's anchor table's and each child's. Files opened
+   * under one `name` (several partitions) are verified and settled together.
+   */
+  async openBatch(unit: Unit, country: string, year: number, name = `${this.opts.runId}-${unit.anchor.table}-${country}-${year}-${++this.seq}`): Promise<OpenBatch> {
+    const files = [await this.openFile(name, this.cls.name, unit.anchor, country, year, unit.date)];
+    for (const c of unit.children ?? []) files.push(await this.openFile(name, this.cls.name, c, country, year));
+    return { name, files, anchorRows: 0 };
+  }
+
+  /** Anchor rows of the batch's partition, and (per child table) candidate child rows: those of these anchors are taken. */
+  appendToBatch(batch: OpenBatch, unit: Unit, rows: readonly Row[], children: readonly (readonly Row[])[]): void {
+    this.append(batch.files[0]!, rows);
+    (unit.children ?? []).forEach((c, i) => {
+      const parents = new Set(rows.map((r) => String(r[c.link[1]])));
+      this.append(batch.files[i + 1]!, children[i]!.filter((r) => parents.has(String(r[c.link[0]]))));
+    });
+    batch.anchorRows += rows.length;
   }
 
   private measure(spec: TableSpec, rows: readonly Row[]): void {
@@ -253,8 +266,8 @@ class ClassRun {
     file.table.append(rows);
   }
 
-  /** Write the batch's files, then verify them, then delete their hot rows. */
-  private async finishBatch(batch: OpenBatch, unit: Unit): Promise<void> {
+  /** Write the batch's files, then verify them, then delete their hot rows (or, rows from a source, mark them archived). */
+  async finishBatch(batch: OpenBatch, unit: Unit): Promise<void> {
     const ledger = this.stores.ledger;
     for (const f of batch.files) {
       await f.table.finish();
@@ -335,6 +348,15 @@ async function settleBatch(stores: ArchiveStores, duck: DuckDBConnection, batch:
   }
   await opts.checkpoint?.('verify:done');
   if (files.some((f) => f.state !== 'verified' && f.state !== 'archived')) return;
+  if (cls.fromSource) {
+    await markFromSource(ledger, duck, files);
+    for (const f of files) {
+      result.files++;
+      result.bytes += Number(f.bytes);
+      result.archived += Number(f.row_count);
+    }
+    return;
+  }
   const anchorFile = files.find((f) => f.table_name === unit!.anchor.table)!;
   const kept = await deleteArchivedRows(cls.store === 'member' ? stores.member : stores.ledger, duck, unit, anchorFile, opts);
   for (const f of files) {
@@ -347,6 +369,27 @@ async function settleBatch(stores: ArchiveStores, duck: DuckDBConnection, batch:
   }
   result.archived -= kept;
   result.keptHot += kept;
+}
+
+/**
+ * Rows from a migration's source were never hot: once their files are verified, the members
+ * they belong to are marked as having their source history archived — in the same transaction
+ * as the files become `archived`, so a re-run neither loses them nor archives them twice.
+ */
+async function markFromSource(ledger: Kysely<Schema>, duck: DuckDBConnection, files: ManifestFile[]): Promise<void> {
+  const invoices = files.filter((f) => f.table_name === 'invoices');
+  const read = await duck.runAndReadAll(`select member_id, count(*)::integer as n from read_parquet([${invoices.map((f) => quoteText(f.path)).join(', ')}]) group by member_id`);
+  const members = read.getRowObjects() as { member_id: string; n: number }[];
+  const at = now();
+  await ledger.transaction().execute(async (tx) => {
+    for (let i = 0; i < members.length; i += 500) {
+      const part = members.slice(i, i + 500);
+      const held = new Set((await tx.selectFrom('legacy_history_archived').select('member_id').where('member_id', 'in', part.map((m) => m.member_id)).execute()).map((r) => r.member_id));
+      const fresh = part.filter((m) => !held.has(m.member_id));
+      if (fresh.length) await tx.insertInto('legacy_history_archived').values(fresh.map((m) => ({ member_id: m.member_id, batch: files[0]!.batch, invoices: Number(m.n), archived_at: at }))).execute();
+    }
+    await tx.updateTable('archive_files').set({ state: 'archived', updated_at: at }).where('batch', '=', files[0]!.batch).execute();
+  });
 }
 
 export function fileDigest(path: string): string {
@@ -443,7 +486,7 @@ async function expireFiles(ledger: Kysely<Schema>, cls: ClassSpec, cut: Cutoff, 
 }
 
 /** What a killed run left: partial files removed, written files verified, verified files' hot rows deleted. */
-async function finishEarlierRuns(stores: ArchiveStores, duck: DuckDBConnection, opts: RunOptions, results: Map<DataClass, ClassResult>): Promise<void> {
+export async function finishUnsettled(stores: ArchiveStores, duck: DuckDBConnection, opts: RunOptions, results: Map<DataClass, ClassResult>): Promise<void> {
   const ledger = stores.ledger;
   const unfinished = await ledger.selectFrom('archive_files').select(['id', 'batch', 'class', 'path', 'state']).where('state', 'in', ['writing', 'written', 'verified']).orderBy('id').execute();
   const writing = new Set(unfinished.filter((f) => f.state === 'writing').map((f) => f.batch));
@@ -460,14 +503,18 @@ async function finishEarlierRuns(stores: ArchiveStores, duck: DuckDBConnection, 
 }
 
 /** Staging folders of runs that were killed (the Parquet writer's scratch space). */
-function removeScratch(root: string): void {
+export function removeScratch(root: string): void {
   if (!existsSync(root)) return;
   for (const entry of readdirSync(root)) if (entry.startsWith('.export-')) rmSync(join(root, entry), { recursive: true, force: true });
 }
 
+export function newClassResult(name: DataClass): ClassResult {
+  return { class: name, archived: 0, purged: 0, files: 0, bytes: 0, keptHot: 0, rejectedFiles: 0, expiredFiles: 0 };
+}
+
 export async function runArchive(stores: ArchiveStores, opts: RunOptions): Promise<RunResult> {
   const selected = opts.classes ?? dataClasses;
-  const results = new Map<DataClass, ClassResult>(dataClasses.map((c) => [c, { class: c, archived: 0, purged: 0, files: 0, bytes: 0, keptHot: 0, rejectedFiles: 0, expiredFiles: 0 }]));
+  const results = new Map<DataClass, ClassResult>(dataClasses.map((c) => [c, newClassResult(c)]));
   const errors: RunResult['errors'] = [];
   let writer: ParquetWriter | undefined;
   if (!opts.dryRun) {
@@ -476,7 +523,7 @@ export async function runArchive(stores: ArchiveStores, opts: RunOptions): Promi
     writer = await openParquetWriter(opts.root);
   }
   try {
-    if (writer) await finishEarlierRuns(stores, writer.connection, opts, results);
+    if (writer) await finishUnsettled(stores, writer.connection, opts, results);
     for (const name of selected) {
       const cls = classSpecs[name];
       const db = cls.store === 'member' ? stores.member : stores.ledger;

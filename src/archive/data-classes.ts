@@ -45,12 +45,22 @@ export interface ClassSpec {
   /** The member store holds members and the audit log; everything else lives in the ledger store. */
   store: 'ledger' | 'member';
   units: readonly Unit[];
+  /**
+   * Rows that come from a migration's source, not from the hot store (`tally archive legacy`):
+   * the run only expires their files; `units` then only describe the files' tables.
+   */
+  fromSource?: true;
   /** Columns holding a person's data, scrubbed when the member asks to be forgotten. */
   personal?: Readonly<Record<string, readonly string[]>>;
 }
 
 const B = 'BIGINT' as const;
 const V = 'VARCHAR' as const;
+
+const paymentColumns = { id: V, invoice_id: V, member_id: V, amount: B, currency: V, reference: V, paid_on: V } as const;
+const attemptColumns = { idem_key: V, invoice_id: V, member_id: V, attempt_no: B, amount: B, currency: V, status: V, decline_code: V, attempted_on: V, reference: V } as const;
+const refundColumns = { id: V, invoice_id: V, member_id: V, amount: B, tax: B, currency: V, reason: V, refunded_on: V, reference: V, status: V } as const;
+const chargebackColumns = { id: V, invoice_id: V, member_id: V, amount: B, fee: B, currency: V, received_on: V } as const;
 
 const invoiceColumns = {
   id: V, member_id: V, number: B, subscription_id: V, kind: V, idem_key: V, country: V, region: V, currency: V,
@@ -88,14 +98,11 @@ export const classSpecs: Readonly<Record<DataClass, ClassSpec>> = {
     store: 'ledger',
     units: [
       {
-        anchor: { table: 'payments', key: ['id'], columns: { id: V, invoice_id: V, member_id: V, amount: B, currency: V, reference: V, paid_on: V } },
+        anchor: { table: 'payments', key: ['id'], columns: paymentColumns },
         date: 'paid_on', dateKind: 'date', settled: invoiceOfRowSettled, country: 'member',
       },
       {
-        anchor: {
-          table: 'payment_attempts', key: ['idem_key'],
-          columns: { idem_key: V, invoice_id: V, member_id: V, attempt_no: B, amount: B, currency: V, status: V, decline_code: V, attempted_on: V, reference: V },
-        },
+        anchor: { table: 'payment_attempts', key: ['idem_key'], columns: attemptColumns },
         date: 'attempted_on', dateKind: 'date', settled: `a.status <> 'pending' and ${invoiceOfRowSettled}`, country: 'member',
       },
     ],
@@ -105,14 +112,11 @@ export const classSpecs: Readonly<Record<DataClass, ClassSpec>> = {
     store: 'ledger',
     units: [
       {
-        anchor: {
-          table: 'refunds', key: ['id'],
-          columns: { id: V, invoice_id: V, member_id: V, amount: B, tax: B, currency: V, reason: V, refunded_on: V, reference: V, status: V },
-        },
+        anchor: { table: 'refunds', key: ['id'], columns: refundColumns },
         date: 'refunded_on', dateKind: 'date', settled: `a.status <> 'pending' and ${invoiceOfRowSettled}`, country: 'member',
       },
       {
-        anchor: { table: 'chargebacks', key: ['id'], columns: { id: V, invoice_id: V, member_id: V, amount: B, fee: B, currency: V, received_on: V } },
+        anchor: { table: 'chargebacks', key: ['id'], columns: chargebackColumns },
         date: 'received_on', dateKind: 'date', settled: invoiceOfRowSettled, country: 'member',
       },
     ],
@@ -206,12 +210,33 @@ export const classSpecs: Readonly<Record<DataClass, ClassSpec>> = {
     }],
     personal: { migration_quarantine: ['reasons'] },
   },
+  'legacy-history': {
+    name: 'legacy-history',
+    store: 'ledger',
+    fromSource: true,
+    // One unit: a batch's files are written, verified and marked together; the invoice file carries the dates.
+    units: [{
+      anchor: { table: 'invoices', key: ['id'], columns: invoiceColumns },
+      date: 'issued_on',
+      dateKind: 'date',
+      country: { column: 'country' },
+      children: [
+        { table: 'invoice_lines', key: ['invoice_id', 'line_no'], columns: lineColumns, link: ['invoice_id', 'id'] },
+        { table: 'payments', key: ['id'], columns: paymentColumns, link: ['invoice_id', 'id'] },
+        { table: 'payment_attempts', key: ['idem_key'], columns: attemptColumns, link: ['invoice_id', 'id'] },
+        { table: 'refunds', key: ['id'], columns: refundColumns, link: ['invoice_id', 'id'] },
+        { table: 'chargebacks', key: ['id'], columns: chargebackColumns, link: ['invoice_id', 'id'] },
+      ],
+    }],
+  },
 };
 
 /** Every table the archive can hold, with its spec: the views `tally archive query` offers. */
 export function archivedTables(): Map<string, { cls: ClassSpec; spec: TableSpec }> {
   const out = new Map<string, { cls: ClassSpec; spec: TableSpec }>();
   for (const cls of Object.values(classSpecs)) {
+    // The source's history shares the tables (and views) of Tally's own classes.
+    if (cls.fromSource) continue;
     for (const unit of cls.units) {
       out.set(unit.anchor.table, { cls, spec: unit.anchor });
       for (const child of unit.children ?? []) out.set(child.table, { cls, spec: child });

@@ -10,7 +10,7 @@ import { InvalidInput } from '../domain/errors.ts';
 
 export const dataClasses = [
   'invoices', 'payments', 'refunds-chargebacks', 'journal', 'revenue-days', 'audit',
-  'outbox', 'processed-events', 'idempotency-keys', 'job-runs', 'quarantine',
+  'outbox', 'processed-events', 'idempotency-keys', 'job-runs', 'quarantine', 'legacy-history',
 ] as const;
 export type DataClass = (typeof dataClasses)[number];
 
@@ -52,6 +52,8 @@ export const defaultPolicy: Policy = {
   'idempotency-keys': { hot: d(24, 'hours'), purge: true },
   'job-runs': { hot: d(13, 'months'), keep: d(5, 'years'), purge: false },
   quarantine: { hot: d(6, 'months'), keep: d(2, 'years'), purge: false },
+  // The history a migration left in the source (older than its horizon): never hot in Tally, archived from the source.
+  'legacy-history': { hot: d(0, 'days'), keep: d(10, 'years'), purge: false },
 };
 
 /** The shortest total retention the law allows: bookkeeping records are never purge-only and never kept less than this. */
@@ -61,6 +63,7 @@ export const legalMinimum: Partial<Record<DataClass, Duration>> = {
   'refunds-chargebacks': d(10, 'years'),
   journal: d(10, 'years'),
   'revenue-days': d(10, 'years'),
+  'legacy-history': d(10, 'years'),
 };
 
 /**

@@ -14,7 +14,8 @@ import { configFromEnv, openServices } from '../wiring.ts';
 import { archiveQueryCommand } from './archive-query.ts';
 import { jobProgress } from './progress.ts';
 
-const usageLine = 'usage: tally archive policy show | policy set FILE | run [--before YYYY-MM-DD] [--dry-run] [--to DIR] [--class C,…] | status | query "SQL" | forget MEMBER --reason TEXT';
+const usageLine = 'usage: tally archive policy show | policy set FILE | run [--before YYYY-MM-DD] [--dry-run] [--to DIR] [--class C,…] | status | query "SQL" | forget MEMBER --reason TEXT'
+  + ' | legacy --source legacy|killbill --from URL --country XX[,YY]';
 
 const text = (values: Record<string, unknown>, name: string): string | undefined => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
 
@@ -24,7 +25,7 @@ export function archiveRoot(values: Record<string, unknown> = {}): string {
 }
 
 /** A folder the run can write into: made if missing and probed with a file, refused in one line otherwise. */
-function writableRoot(root: string): void {
+export function writableRoot(root: string): void {
   try {
     mkdirSync(root, { recursive: true });
     accessSync(root, constants.W_OK);
@@ -135,6 +136,11 @@ async function policyCommand(svc: Services, rest: string[], values: Record<strin
 export async function archiveCommand(rest: string[], values: Record<string, unknown>, usageError: (message: string) => Error): Promise<number> {
   const [sub, ...args] = rest;
   if (sub === 'run' && args.length) throw usageError(`archive run takes no arguments, got "${args[0]}"; ${usageLine}`);
+  if (sub === 'legacy') {
+    // Loaded here only: it opens a migration source, which no other archive command needs.
+    const { archiveLegacyCommand } = await import('./archive-legacy.ts');
+    return archiveLegacyCommand(args, values, usageError);
+  }
   if (sub !== 'run' && sub !== 'policy' && sub !== 'query') throw usageError(usageLine);
   const svc = await openServices(configFromEnv());
   try {

@@ -48,7 +48,7 @@ interface Opened {
  * The source a request names, opened, with its adapter over Tally's catalog. Kill Bill's
  * catalog is XML outside its database, so its plan mapping is always the user's file.
  */
-async function openSource(svc: Services, req: MigrateRequest): Promise<Opened> {
+export async function openSource(svc: Services, req: MigrateRequest): Promise<Opened> {
   const catalog = svc.billing.catalog;
   const base = { catalog, asOf: req.asOf, horizonMonths: req.horizonMonths };
   if (req.source === 'killbill') {

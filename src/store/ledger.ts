@@ -27,7 +27,7 @@ export function rowToInvoice(r: InvoiceRow, lines: InvoiceLine[] = []): Invoice 
   };
 }
 
-function lineToRow(invoiceId: string, l: InvoiceLine): InvoiceLineRow {
+export function lineToRow(invoiceId: string, l: InvoiceLine): InvoiceLineRow {
   return {
     invoice_id: invoiceId, line_no: l.lineNo, kind: l.kind, description: l.description, plan_id: l.planId,
     period_start: l.periodStart, period_end: l.periodEnd, amount: l.amount, discount: l.discount, net: l.net,

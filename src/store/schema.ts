@@ -40,6 +40,7 @@ export interface Schema {
   archive_policy: ArchivePolicyRow;
   archive_files: ArchiveFileRow;
   forgotten_members: ForgottenMemberRow;
+  legacy_history_archived: LegacyHistoryArchivedRow;
 }
 
 /** One `tally compare` run (see migrations/0009-compare.ts). */
@@ -504,4 +505,13 @@ export interface ForgottenMemberRow {
   forgotten_by: string;
   reason: string;
   files_rewritten: number;
+}
+
+/** A migrated member whose source history older than the migration's horizon is in the archive. */
+export interface LegacyHistoryArchivedRow {
+  member_id: string;
+  /** The archive batch (archive_files.batch) holding it. */
+  batch: string;
+  invoices: number;
+  archived_at: string;
 }

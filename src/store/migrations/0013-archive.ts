@@ -7,6 +7,8 @@ import { columnTypes } from './column-types.ts';
  * - archive_files: the manifest, one row per Parquet file with its rows, checksum and state
  *   (writing → written → verified → archived; or rejected, expired, superseded), so a run killed
  *   at any point knows which files hold rows that are still hot and which answer for rows gone;
+ * - legacy_history_archived: the members whose history a migration left in its source (older
+ *   than its horizon) is now in the archive, so `tally archive legacy` archives it once;
  * - forgotten_members: who asked to be forgotten, when, and on whose word.
  * And indexes on the dates the policy cuts by where a table had none.
  */
@@ -53,6 +55,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('reason', t.varchar(500), (c) => c.notNull())
     .addColumn('files_rewritten', 'integer', (c) => c.notNull())
     .execute();
+  await t
+    .table('legacy_history_archived')
+    .ifNotExists()
+    .addColumn('member_id', t.varchar(64), (c) => c.primaryKey())
+    .addColumn('batch', t.varchar(120), (c) => c.notNull())
+    .addColumn('invoices', 'integer', (c) => c.notNull())
+    .addColumn('archived_at', t.varchar(30), (c) => c.notNull())
+    .execute();
   for (const [name, table, columns] of [
     ['invoices_issued', 'invoices', ['issued_on']],
     ['audit_log_at', 'audit_log', ['at']],
@@ -65,5 +75,5 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   for (const [name, table] of [['invoices_issued', 'invoices'], ['audit_log_at', 'audit_log'], ['outbox_published', 'outbox'], ['processed_events_at', 'processed_events']] as const) {
     await db.schema.dropIndex(name).on(table).ifExists().execute();
   }
-  for (const table of ['forgotten_members', 'archive_files', 'archive_policy']) await db.schema.dropTable(table).ifExists().execute();
+  for (const table of ['legacy_history_archived', 'forgotten_members', 'archive_files', 'archive_policy']) await db.schema.dropTable(table).ifExists().execute();
 }
