@@ -93,7 +93,9 @@ async function readRows(duck: DuckDBConnection, spec: TableSpec, files: readonly
 }
 
 async function withDuck<T>(work: (duck: DuckDBConnection) => Promise<T>): Promise<T> {
-  const instance = await DuckDBInstance.create(':memory:');
+  // One per answer, inside the API's process: a member's or a range's files are few and small, and
+  // DuckDB would otherwise take every core and most of the memory for each concurrent request.
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '256MB' });
   const duck = await instance.connect();
   try {
     return await work(duck);

@@ -107,7 +107,14 @@ async function connectTo(views: ReadonlyMap<string, ViewSource>): Promise<{ conn
   const close = () => { connection.closeSync(); instance.closeSync(); };
   try {
     let seq = 0;
-    for (const [view, source] of views) await createView(connection, view, source, ++seq);
+    for (const [view, source] of views) {
+      try {
+        await createView(connection, view, source, ++seq);
+      } catch (err) {
+        // A file gone or unreadable: named, one line, before any SQL of the user's runs.
+        throw new InvalidInput('query', `view ${view}: ${firstLines(err)}`, view);
+      }
+    }
   } catch (err) {
     close();
     throw err;

@@ -246,3 +246,19 @@ test('a row both hot and archived is answered once, from the hot store; a key in
     await db.deleteFrom('archive_files').where('batch', '=', 'later').execute();
   }
 });
+
+test('an archive file gone from disk is named in one line, exit 2, before any query runs', async () => {
+  const db = svc.store.db;
+  const [file] = await db.selectFrom('archive_files').selectAll().where('table_name', '=', 'payments').orderBy('id').execute();
+  const { id: _, ...copy } = file!;
+  const gone = join(tmpdir(), 'tally-archive-gone', 'payments.parquet');
+  await insertRows(db, 'archive_files', [{ ...copy, batch: 'gone', path: gone }]);
+  try {
+    const r = await tallyHere(['archive', 'query', 'select count(*) from invoices'], { TALLY_DB_URL: dbUrl });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^tally: query: view payments: IO Error: No files found that match the pattern ".*tally-archive-gone\/payments\.parquet"\n$/);
+    assert.equal(r.stdout, '');
+  } finally {
+    await db.deleteFrom('archive_files').where('batch', '=', 'gone').execute();
+  }
+});

@@ -25,7 +25,9 @@ export async function tallyHere(args: string[], env: Record<string, string> = {}
   let stderr = '';
   Object.assign(process.env, { TALLY_LOG_LEVEL: 'silent', ...env });
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    stdout += String(chunk);
+    // The test runner reports to its parent on this stdout too, in binary frames, at any moment: passed through.
+    if (typeof chunk !== 'string') return saved.out.call(process.stdout, chunk, ...(rest as []));
+    stdout += chunk;
     const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
     done?.();
     return true;
