@@ -94,10 +94,21 @@ const usage = `usage: tally <command> [options]
                                      the country's legacy tables, Tally's member and ledger tables and its latest compare report, as Parquet
   query DIR "SQL" [--format table|csv|json]
                                      DuckDB SQL over an export's Parquet files (legacy × Tally × report in one join)
+  archive policy show [--json] | archive policy set FILE [--name WHO]
+                                     the retention policy per data class: hot window, then archived until a keep date, or purge-only
+  archive run [--before D] [--dry-run] [--to DIR] [--class C,…]
+                                     move what the policy says into verified Parquet (class/table/country/year), purge, expire;
+                                     a killed run is finished by the next (archive dir: --to, TALLY_ARCHIVE_DIR, var/archive)
+  archive legacy --source legacy|killbill --from URL --country XX[,YY]
+                                     the history a migration left in its source (before its horizon), into the archive
+  archive query "SQL" [--format table|csv|json] · archive status [--json]
+                                     DuckDB SQL over the archive (a view per table) · rows and bytes hot and archived per class
+  archive forget MEMBER --reason TEXT
+                                     remove a member's personal data from the hot store and the archive; the financial records stay
 
 environment: TALLY_DB_URL (default sqlite:var/tally.db; or mysql://USER:PASS@HOST:PORT/DB, postgres://…),
   TALLY_MEMBER_DB_URL / TALLY_LEDGER_DB_URL (split the member store from the ledger; both default to TALLY_DB_URL),
-  TALLY_REPORTING_TZ (UTC), TALLY_LOG_LEVEL (info),
+  TALLY_REPORTING_TZ (UTC), TALLY_LOG_LEVEL (info), TALLY_ARCHIVE_DIR (var/archive),
   TALLY_HOST (127.0.0.1), TALLY_PORT (3000), TALLY_RATE_LIMIT (6000 per key per minute),
   TALLY_DVD_PORT (3443), TALLY_DVD_TLS_KEY / _CERT / _CA (files; the DVD listener is off without them),
   TALLY_AMQP_URL (RabbitMQ; unset: in-process bus), TALLY_AMQP_PREFIX (tally), TALLY_WEBHOOK_URL / _SECRET,
