@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { archiveMetrics } from '../archive/archive-status.ts';
 import { registerOutboxLag } from '../messaging/outbox-relay.ts';
 import type { Schema } from '../store/schema.ts';
 
-/** Prometheus metrics for the service: requests per route, job runs, outbox lag. */
-export function serviceMetrics(db: Kysely<Schema>) {
+/** Prometheus metrics for the service: requests per route, job runs, outbox lag, the archive (`memberDb`: the member store, when split off). */
+export function serviceMetrics(db: Kysely<Schema>, memberDb: Kysely<Schema> = db) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tally_' });
   const requests = new Counter({ name: 'tally_http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] });
@@ -23,6 +24,7 @@ export function serviceMetrics(db: Kysely<Schema>) {
     },
   });
   registerOutboxLag(registry, db);
+  archiveMetrics(registry, { ledger: db, member: memberDb });
   const requestSeries = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<string> }>();
   return {
     registry,

@@ -11,6 +11,8 @@ import { withLocks } from '../jobs/job-lock.ts';
 import { recordRun } from '../jobs/run-record.ts';
 import { closeServices, type Services } from '../jobs/services.ts';
 import { configFromEnv, openServices } from '../wiring.ts';
+import { forgetCommand } from './archive-forget.ts';
+import { statusCommand } from './archive-status.ts';
 import { archiveQueryCommand } from './archive-query.ts';
 import { jobProgress } from './progress.ts';
 
@@ -141,11 +143,13 @@ export async function archiveCommand(rest: string[], values: Record<string, unkn
     const { archiveLegacyCommand } = await import('./archive-legacy.ts');
     return archiveLegacyCommand(args, values, usageError);
   }
-  if (sub !== 'run' && sub !== 'policy' && sub !== 'query') throw usageError(usageLine);
+  if (sub !== 'run' && sub !== 'policy' && sub !== 'query' && sub !== 'forget' && sub !== 'status') throw usageError(usageLine);
   const svc = await openServices(configFromEnv());
   try {
     if (sub === 'policy') return await policyCommand(svc, args, values, usageError);
     if (sub === 'query') return await archiveQueryCommand(svc, args, values, usageError);
+    if (sub === 'forget') return await forgetCommand(svc, args, values, archiveRoot(values), usageError);
+    if (sub === 'status') return await statusCommand(svc, args, values, usageError);
     return await runCommand(svc, values);
   } finally {
     await closeServices(svc);

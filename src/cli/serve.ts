@@ -47,7 +47,7 @@ export function serveOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
  * stop a running job at its next safe point, and let the relay finish its batch.
  */
 export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
-  const metrics = serviceMetrics(svc.store.db);
+  const metrics = serviceMetrics(svc.store.db, svc.memberStore.db);
   const today = () => businessDate(Date.now(), svc.reportingTimeZone);
   const members = await svc.memberStore.db.selectFrom('members').select('id').limit(1).execute();
   let firstDay: string | null = null;

@@ -45,6 +45,8 @@ const routes: [string, string, Role[], unknown?][] = [
   ['GET', '/v1/admin/catalog', ['admin']],
   // The catalog in force put again: a no-op (200 unchanged), whoever tries.
   ['PUT', '/v1/admin/catalog', ['admin'], catalogDocument(builtInCatalog)],
+  // Last: the member is forgotten from here on (its billing stays, so the tests after still bill it).
+  ['POST', '/v1/admin/members/m1/forget', ['admin'], { reason: 'access test' }],
 ];
 
 test('every route answers 401 without a key, 403 to every other role, and serves its own role', async () => {

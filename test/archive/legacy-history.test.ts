@@ -44,7 +44,7 @@ test('the history the migration left in the legacy goes to the archive once, num
   assert.ok(leftOut > 50, `the seed leaves history before the horizon (${leftOut} invoices)`);
   const adapter = await everything();
   let seen = 0;
-  await assert.rejects(archiveSourceHistory(stores(), adapter, { country: 'DE', root, runId: 1, pageSize: 40, checkpoint: (p) => { if (p === 'verify:done' && ++seen === 2) throw new Error('killed'); } }), /killed/);
+  await assert.rejects(archiveSourceHistory(stores(), adapter, { country: 'DE', root, runId: 1, pageSize: 15, checkpoint: (p) => { if (p === 'verify:done' && ++seen === 2) throw new Error('killed'); } }), /killed/);
   const first = await archiveSourceHistory(stores(), adapter, { country: 'DE', root, runId: 2, pageSize: 40 });
   assert.deepEqual(first.changedSinceMigration, []);
   const archived = await archiveRows(svc);

@@ -11,6 +11,7 @@ import { createApiKey, listApiKeys, revokeApiKey, roles as allRoles } from '../a
 import type { ApiContext } from '../context.ts';
 import { HttpProblem } from '../problem.ts';
 import { errors, IsoDate } from '../schemas.ts';
+import { forgetRoute } from './forget-route.ts';
 
 const JobRun = Type.Object({
   id: Type.Integer(), job: Type.String(), businessDate: IsoDate, status: Type.String(), startedAt: Type.String(),
@@ -110,4 +111,5 @@ export function backOfficeRoutes(app: FastifyInstance, api: ApiContext): void {
     await revokeApiKey(db, (req.params as { keyId: string }).keyId);
     return reply.code(204).send();
   });
+  forgetRoute(app, api);
 }
