@@ -84,6 +84,8 @@ const answering: readonly string[] = answeringStates;
 const unfinished = ['writing', 'written', 'verified'];
 const quoteId = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const noteOf = (memberId: string) => `forgotten ${memberId}: `;
+// The files live under country=XX/year=YYYY folders: read as written, without DuckDB adding (or overriding) columns from the path.
+const asStored = 'hive_partitioning = false';
 
 /** The rewritten file's name: the original's with the id of the manifest row it replaces (so a re-run after a kill writes the same name over its leftover). */
 export function rewrittenPath(path: string, replacedId: number): string {
@@ -169,10 +171,13 @@ function removeSupersededFiles(files: readonly { path: string }[]): void {
   for (const f of files) if (existsSync(f.path)) rmSync(f.path, { force: true });
 }
 
-/** Files rewritten for this member, counted from the manifest so a forget finished by a re-run counts those of every attempt. */
+/**
+ * Files rewritten for this member, counted from the manifest so a forget finished by a re-run counts those of every
+ * attempt (a superseded row later expired with its batch still carries the note).
+ */
 async function rewrittenFor(ledger: Kysely<Schema>, memberId: string): Promise<number> {
   const note = noteOf(memberId);
-  const rows = await ledger.selectFrom('archive_files').select('error').where('state', '=', 'superseded').where('error', 'like', `${note}%`).execute();
+  const rows = await ledger.selectFrom('archive_files').select('error').where('error', 'like', `${note}%`).execute();
   return rows.filter((r) => r.error?.startsWith(note)).length;
 }
 
@@ -190,7 +195,7 @@ async function scrubArchive(ledger: Kysely<Schema>, who: Forgetting, opts: Forge
       for (const f of mine) if (!existsSync(f.path)) throw new Error(`archive file ${f.path} (manifest ${f.id}, ${f.state}) is missing: the archive cannot be scrubbed`);
       for (let i = 0; i < mine.length; i += 200) {
         const part = mine.slice(i, i + 200);
-        const hits = await duck.runAndReadAll(`select filename from read_parquet([${part.map((f) => quoteText(f.path)).join(', ')}], filename = true) where member_id = $1 group by filename`, [who.memberId]);
+        const hits = await duck.runAndReadAll(`select filename from read_parquet([${part.map((f) => quoteText(f.path)).join(', ')}], filename = true, ${asStored}) where member_id = $1 group by filename`, [who.memberId]);
         const holding = new Set((hits.getRowObjects() as { filename: string }[]).map((h) => h.filename));
         for (const f of part) if (holding.has(f.path)) await rewriteFile(duck, ledger, f, t.spec, t.columns, who, opts);
       }
@@ -200,7 +205,7 @@ async function scrubArchive(ledger: Kysely<Schema>, who: Forgetting, opts: Forge
         if (!existsSync(aside)) continue;
         let holds = true;
         try {
-          const n = await duck.runAndReadAll(`select count(*)::integer as n from read_parquet(${quoteText(aside)}) where member_id = $1`, [who.memberId]);
+          const n = await duck.runAndReadAll(`select count(*)::integer as n from read_parquet(${quoteText(aside)}, ${asStored}) where member_id = $1`, [who.memberId]);
           holds = Number((n.getRowObjects()[0] as { n: number }).n) > 0;
         } catch {
           // Unreadable: it cannot be shown not to hold the member.
@@ -227,7 +232,7 @@ async function scrubArchive(ledger: Kysely<Schema>, who: Forgetting, opts: Forge
 async function rewriteFile(duck: DuckDBConnection, ledger: Kysely<Schema>, f: Selectable<ArchiveFileRow>, spec: TableSpec, personal: readonly string[], who: Forgetting, opts: ForgetOptions): Promise<boolean> {
   const names = Object.keys(spec.columns);
   const asText = names.map((n) => `cast(${quoteId(n)} as varchar) as ${quoteId(n)}`).join(', ');
-  const source = `read_parquet(${quoteText(f.path)})`;
+  const source = `read_parquet(${quoteText(f.path)}, ${asStored})`;
   const rows = (await duck.runAndReadAll(`select ${asText} from ${source} where member_id = $1`, [who.memberId])).getRowObjects() as Row[];
   const scrubbed = rows.map((r) => scrubRow(r, personal, who));
   if (scrubbed.every((s, i) => s === rows[i])) return false;
@@ -259,7 +264,7 @@ async function rewriteFile(duck: DuckDBConnection, ledger: Kysely<Schema>, f: Se
   await duck.run('drop table scrubbed');
   renameSync(partial, target);
 
-  const found = String((await duck.runAndReadAll(duckChecksumSql(`read_parquet(${quoteText(target)})`, names))).getRowObjects()[0]!.checksum);
+  const found = String((await duck.runAndReadAll(duckChecksumSql(`read_parquet(${quoteText(target)}, ${asStored})`, names))).getRowObjects()[0]!.checksum);
   if (found !== expected) {
     rmSync(target, { force: true });
     throw new ArchiveRewriteRefused(`${f.path}: the rewritten file reads back as ${found}, not the ${expected} computed from the scrubbed rows; the file is left as it was`);

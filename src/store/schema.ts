@@ -357,7 +357,10 @@ export interface IdempotencyKeyRow {
   created_at: string;
 }
 
-/** Append-only: no code path updates or deletes an audit row. */
+/**
+ * Append-only for the service: only the archive deletes an audit row (once a verified file holds it), and
+ * only forgetting a member rewrites one (its personal data scrubbed from request, before and after).
+ */
 export interface AuditRow {
   id: Generated<number>;
   at: string;
