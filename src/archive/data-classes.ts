@@ -154,7 +154,8 @@ export const classSpecs: Readonly<Record<DataClass, ClassSpec>> = {
       },
       date: 'at', dateKind: 'timestamp', country: 'member',
     }],
-    personal: { audit_log: ['request', 'before', 'after'] },
+    // An agent's free-text reason may quote the member's email.
+    personal: { audit_log: ['reason', 'request', 'before', 'after'] },
   },
   outbox: {
     name: 'outbox',

@@ -119,6 +119,9 @@ async function forgetHoldingLease(stores: ArchiveStores, opts: ForgetOptions): P
   if (done) return { ...resultOf(done), alreadyForgotten: true, scrubbed };
   const member = await loadMember(stores.member, id);
   if (!member) throw new NotFound('member', `unknown member "${id}"`, id);
+  // Forgetting takes the payment token: a member still subscribed would be billed and declined month after month.
+  const live = member.subscriptions.filter((s) => s.status !== 'cancelled');
+  if (live.length) throw new InvalidInput('member', `"${id}" still has live subscriptions (${live.map((s) => `${s.id} ${s.status}`).join(', ')}): cancel them first, then forget the member`, id);
   const who = forgetting(id, [member.email, member.paymentToken]);
 
   await finishArchiveRuns(stores, opts.root);

@@ -13,7 +13,7 @@ test('POST /v1/admin/members/{id}/forget: admins only, a reason required, audite
   try {
     await seedDueMembers(t.svc, 2, '2026-03-10');
     const m = (await loadMember(t.svc.memberStore.db, 'b00000001'))!;
-    await t.svc.memberStore.db.transaction().execute((trx) => saveMembers(trx, [{ ...m, email: 'kim@example.org' }]));
+    await t.svc.memberStore.db.transaction().execute((trx) => saveMembers(trx, [{ ...m, email: 'kim@example.org', subscriptions: m.subscriptions.map((s) => ({ ...s, status: 'cancelled' as const })) }]));
     const post = (role: 'admin' | 'cs-agent', id: string, body: unknown) => t.app.inject({ method: 'POST', url: `/v1/admin/members/${id}/forget`, headers: t.auth(role), payload: body as object });
 
     assert.equal((await post('cs-agent', 'b00000001', { reason: 'asked' })).statusCode, 403);

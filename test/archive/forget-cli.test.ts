@@ -32,7 +32,7 @@ test('tally archive forget: killed with SIGKILL after writing the new file, the 
   const old = await withStore(dbUrl, async (svc) => {
     await seedDueMembers(svc, 2, '2023-01-15');
     const m = (await loadMember(svc.memberStore.db, 'b00000000'))!;
-    await svc.memberStore.db.transaction().execute((trx) => saveMembers(trx, [{ ...m, email: 'zoe@example.org' }]));
+    await svc.memberStore.db.transaction().execute((trx) => saveMembers(trx, [{ ...m, email: 'zoe@example.org', subscriptions: m.subscriptions.map((s) => ({ ...s, status: 'cancelled' as const })) }]));
     await insertRows(svc.memberStore.db, 'audit_log', ['2023-02-01T00:00:00Z', '2023-03-01T00:00:00Z'].map((at) => ({
       at, actor: 'cs:eve', action: 'credit', member_id: 'b00000000', reason: 'late', request: '{}', before: '{"email":"zoe@example.org"}', after: '{"email":"zoe@example.org"}',
     })));
@@ -56,6 +56,7 @@ test('tally archive forget: killed with SIGKILL after writing the new file, the 
   for (const [args, message] of [
     [['archive', 'forget', 'nobody', '--reason', 'x'], /^tally: member: unknown member "nobody"\n$/],
     [['archive', 'forget', 'b00000001'], /^tally: archive forget needs --reason TEXT/],
+    [['archive', 'forget', 'b00000001', '--reason', 'asked'], /^tally: member: "b00000001" still has live subscriptions \(b00000001-s1 active\): cancel them first, then forget the member\n$/],
     [['archive', 'forget', '--reason', 'x'], /^tally: usage: tally archive forget MEMBER --reason TEXT/],
     [['archive', 'status', 'extra'], /^tally: usage: tally archive status/],
   ] as const) {

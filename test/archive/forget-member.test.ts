@@ -39,7 +39,7 @@ const di = { id: 'b00000007', email: 'di@example.org' };
 
 async function giveEmail(id: string, email: string): Promise<void> {
   const m = (await loadMember(svc.memberStore.db, id))!;
-  await svc.memberStore.db.transaction().execute((trx) => saveMembers(trx, [{ ...m, email }]));
+  await svc.memberStore.db.transaction().execute((trx) => saveMembers(trx, [{ ...m, email, subscriptions: m.subscriptions.map((s) => ({ ...s, status: 'cancelled' as const })) }]));
 }
 
 /** Audit rows of a member as an agent's actions would have left them, the member's email in the views and its token in a request. */
