@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'var/', 'dist/'] },
+  { ignores: ['node_modules/', 'var/', 'dist/', 'web/dist/', 'web/src/api/schema.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,4 +13,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The operator console runs in the browser.
+  { files: ['web/src/**'], languageOptions: { globals: globals.browser } },
 );

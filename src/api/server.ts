@@ -6,6 +6,7 @@ import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pendingMigrations } from '../store/connect.ts';
 import { accessControl } from './access.ts';
+import { consoleRoutes } from './console.ts';
 import { apiKeyVerifier } from './api-keys.ts';
 import type { ApiContext } from './context.ts';
 import { idempotency } from './idempotency.ts';
@@ -18,6 +19,7 @@ import { catalogRoutes } from './routes/catalog-routes.ts';
 import { csRoutes } from './routes/cs-routes.ts';
 import { dvdRoutes } from './routes/dvd-routes.ts';
 import { memberRoutes } from './routes/member-routes.ts';
+import { sessionRoutes } from './routes/session-routes.ts';
 import { InvoicePage, sharedSchemas } from './schemas.ts';
 
 export interface ApiOptions {
@@ -38,6 +40,8 @@ export interface ApiOptions {
   idempotencyPurgeMs?: number;
   /** For the DVD partner listener: TLS with client certificates signed by `ca`. */
   https?: { key: string | Buffer; cert: string | Buffer; ca: string | Buffer };
+  /** The built operator console (web/dist) to serve at /console; not served when unset. */
+  console?: string;
 }
 
 // Bodies are checked strictly (no type coercion, no unknown fields silently dropped); query
@@ -158,6 +162,8 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
   csRoutes(app, api);
   backOfficeRoutes(app, api);
   catalogRoutes(app, api);
+  sessionRoutes(app);
+  if (opts.console) await consoleRoutes(app, opts.console);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

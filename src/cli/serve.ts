@@ -4,6 +4,7 @@ import { createApiKey, listApiKeys } from '../api/api-keys.ts';
 import type { ApiContext } from '../api/context.ts';
 import { serviceMetrics } from '../api/metrics.ts';
 import { apiLogs } from '../api/logs.ts';
+import { consoleDist, ensureConsoleBuilt } from '../api/console.ts';
 import { buildApi, buildDvdApi } from '../api/server.ts';
 import { addDays, businessDate } from '../domain/calendar.ts';
 import { dailySchedule } from '../jobs/scheduler.ts';
@@ -70,9 +71,10 @@ export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
   const api: ApiContext = { svc, now: Date.now, schedule };
   const logs = apiLogs(svc.log.level);
   const limits = { idempotencyTtlMs: opts.idempotencyTtlHours * 3600_000, maxConnections: opts.maxConnections };
-  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit, logs, ...limits });
+  const consoleBuilt = await ensureConsoleBuilt();
+  const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit, logs, ...limits, ...(consoleBuilt ? { console: consoleDist } : {}) });
   const url = await app.listen({ host: opts.host, port: opts.port });
-  console.log(`Tally is serving on ${url} (API docs at ${url}/docs, OpenAPI at ${url}/openapi.json)`);
+  console.log(`Tally is serving on ${url} (API docs at ${url}/docs, OpenAPI at ${url}/openapi.json${consoleBuilt ? `, operator console at ${url}/console` : ''})`);
   const dvd = opts.dvd
     ? await buildDvdApi(api, { metrics, rateLimit: opts.rateLimit, logs, ...limits, https: { key: readFileSync(opts.dvd.key), cert: readFileSync(opts.dvd.cert), ca: readFileSync(opts.dvd.ca) } })
     : null;

@@ -36,6 +36,7 @@ const routes: [string, string, Role[], unknown?][] = [
   ['POST', '/v1/members/m1/reactivation', ['member-app'], {}],
   ['POST', '/v1/members/m1/payment-method', ['member-app'], { paymentToken: 'tok_ok' }],
   ['POST', '/v1/members/m1/gift-cards', ['member-app'], { code: 'GIFT-0001', amount: 500, currency: 'USD' }],
+  ['GET', '/v1/whoami', [...roles]],
   ['GET', '/v1/cs/members/m1', ['cs-agent']],
   ['GET', '/v1/cs/search?email=m1@example.com', ['cs-agent']],
   ['POST', '/v1/cs/members/m1/credits', ['cs-agent'], { amount: 100, currency: 'USD', reason: 'outage goodwill' }],

@@ -1,0 +1,25 @@
+import type { Role } from './api/client.ts';
+
+export interface Section {
+  path: string;
+  label: string;
+  /** Roles that see the section in the nav and may open it. */
+  roles: readonly Role[];
+}
+
+/** The console's sections; a page added later goes under one of these paths. */
+export const sections: readonly Section[] = [
+  { path: '/cs', label: 'Customer service', roles: ['cs-agent', 'admin'] },
+  { path: '/finance', label: 'Finance', roles: ['finance', 'admin'] },
+  { path: '/operations', label: 'Operations', roles: ['admin'] },
+  { path: '/migration', label: 'Migration', roles: ['admin'] },
+];
+
+export function sectionsFor(role: Role): Section[] {
+  return sections.filter((s) => s.roles.includes(role));
+}
+
+/** The section a path belongs to (/cs/members/m1 → Customer service), if any. */
+export function sectionOf(path: string): Section | undefined {
+  return sections.find((s) => path === s.path || path.startsWith(`${s.path}/`));
+}
