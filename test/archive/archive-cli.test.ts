@@ -8,7 +8,7 @@ import { openStore } from '../../src/store/connect.ts';
 import { openServices } from '../../src/wiring.ts';
 import { assertEachRowOnce, hotRows, journalTotals, type Rows } from '../support/archive-checks.ts';
 import { billedForYears } from '../support/archive-history.ts';
-import { tally } from '../support/cli.ts';
+import { tally, tallyHere } from '../support/cli.ts';
 import { engineUnderTest, freshStoreUrl } from '../support/engine.ts';
 
 let url: string;
@@ -58,7 +58,8 @@ test('bad input is one line, exit 2, and nothing moves', async () => {
     [['archive', 'shred'], /usage: tally archive/],
   ];
   for (const [args, message] of cases) {
-    const r = tally(args, env());
+    // In process: refusals need no process of their own, and a spawn costs seconds.
+    const r = await tallyHere(args, env());
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(' '));
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
@@ -72,24 +73,24 @@ test('bad input is one line, exit 2, and nothing moves', async () => {
 });
 
 test('policy show prints the policy in force as the document policy set takes; set puts a new version in force', async () => {
-  const shown = tally(['archive', 'policy', 'show'], env());
+  const shown = await tallyHere(['archive', 'policy', 'show'], env());
   assert.equal(shown.status, 0, shown.stderr);
   assert.match(shown.stdout, /the defaults/);
   assert.match(shown.stdout, /invoices:\n\s+hot: 24 months\n\s+keep: 10 years/);
   assert.match(shown.stdout, /idempotency-keys:\n\s+hot: 24 hours\n\s+purge: true/);
   const p = join(dir, 'policy.yaml');
   writeFileSync(p, 'classes:\n  audit: { hot: 12 months, keep: 8 years }\n');
-  const set = tally(['archive', 'policy', 'set', p, '--name', 'finance:eve'], env());
+  const set = await tallyHere(['archive', 'policy', 'set', p, '--name', 'finance:eve'], env());
   assert.equal(set.status, 0, set.stderr);
   assert.deepEqual(JSON.parse(set.stdout), { policy: 'set', version: 1, by: 'finance:eve' });
-  const json = JSON.parse(tally(['archive', 'policy', 'show', '--json'], env()).stdout);
+  const json = JSON.parse((await tallyHere(['archive', 'policy', 'show', '--json'], env())).stdout);
   assert.equal(json.version, 1);
   assert.deepEqual(json.policy.audit, { hot: { amount: 12, unit: 'months' }, keep: { amount: 8, unit: 'years' }, purge: false });
   assert.deepEqual(json.policy.invoices.hot, { amount: 24, unit: 'months' });
 });
 
 test('--dry-run prints what would move and how many bytes, and moves nothing', async () => {
-  const r = tally(['archive', 'run', '--dry-run'], env());
+  const r = await tallyHere(['archive', 'run', '--dry-run'], env());
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.match(lines[0]!, /^invoices\s+archive\s+\d+ rows\s+[\d.]+ MB/);
