@@ -19,6 +19,7 @@ import { catalogRoutes } from './routes/catalog-routes.ts';
 import { csRoutes } from './routes/cs-routes.ts';
 import { dvdRoutes } from './routes/dvd-routes.ts';
 import { memberRoutes } from './routes/member-routes.ts';
+import { migrationRoutes } from './routes/migration-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
 import { InvoicePage, sharedSchemas } from './schemas.ts';
 
@@ -162,6 +163,7 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
   csRoutes(app, api);
   backOfficeRoutes(app, api);
   catalogRoutes(app, api);
+  migrationRoutes(app, api);
   sessionRoutes(app);
   if (opts.console) await consoleRoutes(app, opts.console);
 

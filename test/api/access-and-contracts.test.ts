@@ -48,6 +48,7 @@ const routes: [string, string, Role[], unknown?][] = [
   ['GET', '/v1/admin/api-keys', ['admin']],
   ['POST', '/v1/admin/api-keys', ['admin'], { name: 'ops', role: 'finance' }],
   ['GET', '/v1/admin/catalog', ['admin']],
+  ['GET', '/v1/admin/migration', ['admin']],
   // The catalog in force put again: a no-op (200 unchanged), whoever tries.
   ['PUT', '/v1/admin/catalog', ['admin'], catalogDocument(builtInCatalog)],
   ['POST', '/v1/admin/members/m3/forget', ['admin'], { reason: 'access test' }],

@@ -2265,6 +2265,136 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/migration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Migration state per country: route, last compare and shadow runs, back-sync lag, cut-over runs */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            countries: {
+                                country: string;
+                                route: {
+                                    /** @description legacy, frozen or tally */
+                                    state: string;
+                                    canaryPercent: number;
+                                    updatedAt: string | null;
+                                    updatedBy: string | null;
+                                };
+                                lastCompare: {
+                                    id: number;
+                                    /** @description members, tables or shadow */
+                                    mode: string;
+                                    source: string;
+                                    /** @description running, clean, differences, failed or interrupted */
+                                    status: string;
+                                    startedAt: string;
+                                    finishedAt: string | null;
+                                    counts: {
+                                        [key: string]: unknown;
+                                    };
+                                    error: string | null;
+                                } | null;
+                                lastShadow: {
+                                    id: number;
+                                    /** @description members, tables or shadow */
+                                    mode: string;
+                                    source: string;
+                                    /** @description running, clean, differences, failed or interrupted */
+                                    status: string;
+                                    startedAt: string;
+                                    finishedAt: string | null;
+                                    counts: {
+                                        [key: string]: unknown;
+                                    };
+                                    error: string | null;
+                                } | null;
+                                /** @description null for a country Tally does not serve */
+                                backsync: {
+                                    waiting: number;
+                                    oldestWaitingSeconds: number;
+                                    lastAppliedAt: string | null;
+                                    /** @description null: dead letters are in the broker, not read by the API process (tally dlq list) */
+                                    parked: number | null;
+                                } | null;
+                                /** @description the latest runs, newest first */
+                                cutovers: {
+                                    runId: number;
+                                    cohortPercent: number;
+                                    status: string;
+                                    from: {
+                                        state: string | null;
+                                        canaryPercent: number | null;
+                                    };
+                                    startedAt: string;
+                                    finishedAt: string | null;
+                                    freezeSeconds: number | null;
+                                    outcome: unknown;
+                                    steps: {
+                                        step: string;
+                                        startedAt: string | null;
+                                        finishedAt: string | null;
+                                        detail: unknown;
+                                    }[];
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/whoami": {
         parameters: {
             query?: never;

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setRoute } from '../../src/proxy/route-table.ts';
+import { testApi } from '../support/api.ts';
+
+let t: Awaited<ReturnType<typeof testApi>>;
+before(async () => {
+  t = await testApi();
+});
+after(() => t?.close());
+
+test('GET /v1/admin/migration: 401 without a key, 403 for other roles', async () => {
+  assert.equal((await t.app.inject({ method: 'GET', url: '/v1/admin/migration' })).statusCode, 401);
+  for (const role of ['cs-agent', 'finance'] as const) assert.equal((await t.app.inject({ method: 'GET', url: '/v1/admin/migration', headers: t.auth(role) })).statusCode, 403, role);
+});
+
+test('GET /v1/admin/migration: route, compare and shadow runs, back-sync lag and cut-over steps per country', async () => {
+  const db = t.svc.store.db;
+  assert.deepEqual((await t.app.inject({ method: 'GET', url: '/v1/admin/migration', headers: t.auth('admin') })).json(), { countries: [] });
+  await setRoute(db, 'DE', { state: 'tally', canaryPercent: 100 }, 'test', 'route test');
+  await setRoute(db, 'FR', { state: 'legacy', canaryPercent: 0 }, 'test');
+  const run = { source: 'legacy', country: 'DE', started_at: '2026-03-09T10:00:00.000Z', finished_at: '2026-03-09T10:05:00.000Z', report_dir: null, options: '{}', error: null };
+  await db.insertInto('compare_runs').values([
+    { ...run, mode: 'members', status: 'differences', counts: '{"members":10,"differing":1}' },
+    { ...run, mode: 'members', status: 'clean', counts: '{"members":10,"differing":0}' },
+    { ...run, mode: 'shadow', status: 'clean', counts: '{"invoices":4}' },
+  ]).execute();
+  const cut = await db.insertInto('cutover_runs').values({
+    country: 'DE', cohort_percent: 100, status: 'finished', from_state: 'legacy', from_canary_percent: 0, options: '{}',
+    started_at: '2026-03-09T11:00:00.000Z', finished_at: '2026-03-09T11:02:00.000Z', freeze_seconds: 4.5, outcome: '{"ok":true}',
+  }).returning('id').executeTakeFirstOrThrow();
+  await db.insertInto('cutover_steps').values([
+    { run_id: Number(cut.id), step: 'route', started_at: '2026-03-09T11:01:00.000Z', finished_at: '2026-03-09T11:01:01.000Z', detail: null },
+    { run_id: Number(cut.id), step: 'freeze', started_at: '2026-03-09T11:00:00.000Z', finished_at: '2026-03-09T11:00:01.000Z', detail: '{"proxies":1}' },
+  ]).execute();
+
+  const res = await t.app.inject({ method: 'GET', url: '/v1/admin/migration', headers: t.auth('admin') });
+  assert.equal(res.statusCode, 200);
+  const { countries } = res.json() as { countries: { country: string; route: { state: string; canaryPercent: number; updatedBy: string | null }; lastCompare: { status: string; counts: Record<string, number> } | null; lastShadow: { mode: string } | null; backsync: { waiting: number; parked: null } | null; cutovers: { status: string; freezeSeconds: number; steps: { step: string; detail: unknown }[] }[] }[] };
+  assert.deepEqual(countries.map((c) => c.country), ['DE', 'FR']);
+  const [de, fr] = countries;
+  assert.deepEqual(de!.route, { ...de!.route, state: 'tally', canaryPercent: 100, updatedBy: 'test' });
+  assert.equal(de!.lastCompare?.status, 'clean', 'the newest compare run');
+  assert.deepEqual(de!.lastCompare?.counts, { members: 10, differing: 0 });
+  assert.equal(de!.lastShadow?.mode, 'shadow');
+  assert.deepEqual(de!.backsync, { waiting: 0, oldestWaitingSeconds: 0, lastAppliedAt: null, parked: null });
+  assert.equal(de!.cutovers.length, 1);
+  assert.equal(de!.cutovers[0]!.freezeSeconds, 4.5);
+  assert.deepEqual(de!.cutovers[0]!.steps.map((s) => s.step), ['freeze', 'route'], 'steps in the cut-over order');
+  assert.deepEqual(de!.cutovers[0]!.steps[0]!.detail, { proxies: 1 });
+  assert.equal(fr!.route.state, 'legacy');
+  assert.equal(fr!.backsync, null, 'Tally does not serve FR: no back-sync');
+  assert.equal(fr!.lastCompare, null);
+});
