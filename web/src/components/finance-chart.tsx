@@ -10,6 +10,8 @@ export interface ChartSeries {
   values: (number | null)[];
   color: string;
   dash?: number[];
+  /** Line width in CSS pixels (a wider line shows under a dashed one with the same values). */
+  width?: number;
 }
 
 /**
@@ -35,14 +37,16 @@ export function FinanceChart(props: { days: string[]; currency: string; series: 
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+      // Half a day either side: the first and last days' points and labels stay inside the canvas.
+      scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
       axes: [
-        { stroke: '#1c2430', grid: { stroke: '#e3e7ec' }, values: (_u, splits) => splits.map((s) => dayLabel(s)), space: 90 },
+        // Ticks on whole days only (a day, a week, four weeks…), never on hours of a business day.
+        { stroke: '#1c2430', grid: { stroke: '#e3e7ec' }, incrs: [1, 2, 7, 14, 28, 91, 182].map((n) => n * 86_400), values: (_u, splits) => splits.map((s) => dayLabel(s)), space: 90 },
         { stroke: '#1c2430', grid: { stroke: '#e3e7ec' }, values: (_u, splits) => splits.map(money), size: 100 },
       ],
       series: [
         { label: 'Business day', value: (_u, v) => (v == null ? '' : dayLabel(v)) },
-        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, dash: s.dash, points: { show: true, size: 6 }, value: (_u: uPlot, v: number | null) => (v == null ? '' : money(v)) })),
+        ...series.map((s) => ({ label: s.label, stroke: s.color, width: s.width ?? 2, dash: s.dash, points: { show: true, size: 6 }, value: (_u: uPlot, v: number | null) => (v == null ? '' : money(v)) })),
       ],
     };
     const data: uPlot.AlignedData = [xs, ...series.map((s) => s.values)];

@@ -98,9 +98,9 @@ function Revenue(props: { from: string; to: string }) {
   );
 }
 
-const chartFigures: { figure: 'billed' | 'collected' | 'refunded'; label: string; color: string; dash?: number[] }[] = [
-  { figure: 'billed', label: 'Billed', color: '#0b57a4' },
-  { figure: 'collected', label: 'Collected', color: '#1d6b33', dash: [6, 4] },
+const chartFigures: { figure: 'billed' | 'collected' | 'refunded'; label: string; color: string; dash?: number[]; width?: number }[] = [
+  { figure: 'billed', label: 'Billed', color: '#0b57a4', width: 5 },
+  { figure: 'collected', label: 'Collected', color: '#b35900', dash: [6, 4] },
   { figure: 'refunded', label: 'Refunded', color: '#a4161a', dash: [2, 3] },
 ];
 
@@ -111,7 +111,7 @@ function RevenueView(props: { days: RevenueDay[]; from: string; to: string }) {
   const currency = chosen && currencies.includes(chosen) ? chosen : currencies[0];
   const dates = useMemo(() => days.map((d) => d.businessDate), [days]);
   const series = useMemo<ChartSeries[]>(() => currency
-    ? chartFigures.map((f) => ({ label: f.label, color: f.color, dash: f.dash, values: seriesOf(days, currency, f.figure) }))
+    ? chartFigures.map((f) => ({ label: f.label, color: f.color, dash: f.dash, width: f.width, values: seriesOf(days, currency, f.figure) }))
     : [], [days, currency]);
   const totals = useMemo(() => totalsByCurrency(days), [days]);
 
