@@ -122,7 +122,7 @@ export function MemberPage(props: { id: string }) {
       </div>
 
       <Section id="subscriptions" title="Subscriptions" count={m.subscriptions.length}>
-        <Table head={['Subscription', 'Product', 'Plan', 'Status', 'Period start', 'Period end', 'Next billing', 'Notes']}>
+        <Table label="Subscriptions" head={['Subscription', 'Product', 'Plan', 'Status', 'Period start', 'Period end', 'Next billing', 'Notes']}>
           {m.subscriptions.map((s) => (
             <tr key={s.id}>
               <td>{s.id}</td><td>{s.product}</td><td>{s.plan}</td><td>{s.status.replace('_', ' ')}</td>
@@ -185,7 +185,8 @@ type Cell = string | { num: string };
 
 function Table(props: { head: Head[]; children: ComponentChildren; label?: string }) {
   return (
-    <div class="table-wrap">
+    // Focusable so a table wider than a phone scrolls sideways with the keyboard too.
+    <div class="table-wrap cs-table-wrap" tabIndex={0} role="region" aria-label={props.label ? `${props.label}, scrollable` : undefined}>
       <table aria-label={props.label}>
         <thead><tr>{props.head.map((h) => typeof h === 'string' ? <th scope="col" key={h}>{h}</th> : <th scope="col" class="num" key={h.num}>{h.num}</th>)}</tr></thead>
         <tbody>{props.children}</tbody>

@@ -24,14 +24,17 @@ export function CustomerService(props: { path: string }) {
   return <Search />;
 }
 
-/** Search state survives going to a member and back: it is kept in the URL's query (?email=…). */
+/** The last search of this tab: back on the search page from a member, it is there again. */
+let lastSearch: { by: By; text: string } | null = null;
+
+/** A search named in the URL's query (?email=…, a link someone shared), else the tab's last one. */
 function initialQuery(): { by: By; text: string } {
   const q = new URLSearchParams(location.search);
   for (const by of ['email', 'member', 'invoice'] as const) {
     const v = q.get(by);
     if (v) return { by, text: v };
   }
-  return { by: 'email', text: '' };
+  return lastSearch ?? { by: 'email', text: '' };
 }
 
 function Search() {
@@ -45,6 +48,7 @@ function Search() {
     if (!text) return setInvalid(`Enter ${byLabel[by].label.toLowerCase()} to search for.`);
     if (by === 'invoice' && !/^[A-Za-z0-9_.:-]{1,64}#[0-9]{1,7}$/.test(text)) return setInvalid('An invoice number is the member id, # and the number, for example m-1042#3.');
     setInvalid(null);
+    lastSearch = { by, text };
     history.replaceState(null, '', `${location.pathname}?${new URLSearchParams({ [by]: text }).toString()}`);
     setState({ kind: 'searching' });
     try {
@@ -93,7 +97,7 @@ function Search() {
           : (
             <>
               <h2><span role="status">{state.members.length === 1 ? '1 member' : `${state.members.length} members`} found for {state.for}</span></h2>
-              <div class="table-wrap">
+              <div class="table-wrap" tabIndex={0} role="region" aria-label="Members found">
                 <table>
                   <thead><tr><th scope="col">Member</th><th scope="col">Email</th><th scope="col">Status</th><th scope="col">Country</th><th scope="col">Plan</th></tr></thead>
                   <tbody>
