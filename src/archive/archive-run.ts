@@ -5,10 +5,11 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { insertReturningId } from '../store/bulk.ts';
 import type { Schema } from '../store/schema.ts';
-import { openParquetWriter, quoteText, type ParquetTable, type ParquetWriter } from '../troubleshoot/parquet-writer.ts';
+import { openParquetWriter, quoteText, type ParquetWriter } from '../troubleshoot/parquet-writer.ts';
 import { classSpecs, type ChildSpec, type ClassSpec, type TableSpec, type Unit } from './data-classes.ts';
 import { dataClasses, type Cutoff, type DataClass } from './policy.ts';
-import { duckChecksumSql, duckRowHash, rowHash, RowChecksum, rowText } from './row-checksum.ts';
+import { duckChecksumSql, duckRowHash, rowHash, RowChecksum, rowText, textHash } from './row-checksum.ts';
+import { StagedFile } from './row-staging.ts';
 
 /**
  * `tally archive run`: every class the policy archives has its rows past the hot window copied
@@ -131,7 +132,7 @@ interface OpenFile {
   spec: TableSpec;
   id: number;
   path: string;
-  table: ParquetTable;
+  table: StagedFile;
   sum: RowChecksum;
   minDate?: string;
   maxDate?: string;
@@ -169,7 +170,7 @@ export class ClassRun {
       batch, class: cls, table_name: spec.table, country, year, path, state: 'writing', row_count: 0, bytes: 0, checksum: '', file_digest: '',
       min_date: null, max_date: null, run_id: this.opts.runId, created_at: at, updated_at: at, error: null,
     });
-    const table = await this.writer!.table(rel, spec.columns);
+    const table = await StagedFile.open(this.writer!.connection, path, spec.columns);
     return { spec, id, path, table, sum: new RowChecksum(), dateColumn };
   }
 
@@ -180,12 +181,18 @@ export class ClassRun {
     const pageSize = this.opts.pageSize ?? 5000;
     const fileRows = this.opts.fileRows ?? 200_000;
     for (const unit of this.cls.units) {
-      let after: Row | undefined;
-      for (;;) {
+      const read = async (after: Row | undefined) => {
         const page = await eligiblePage(this.db, unit, cut, after, pageSize);
+        return { page, children: await Promise.all((unit.children ?? []).map((c) => childRows(this.db, c, page))) };
+      };
+      // The next page and its children are read while this one is hashed and staged: the store works while the run does.
+      let next = read(undefined);
+      for (;;) {
+        const { page, children } = await next;
         if (!page.length) break;
-        after = page[page.length - 1];
-        const children = await Promise.all((unit.children ?? []).map((c) => childRows(this.db, c, page)));
+        next = read(page[page.length - 1]);
+        // Awaited at the top of the next turn; a failure meanwhile is not an unhandled rejection.
+        next.catch(() => {});
         if (this.opts.dryRun) {
           this.measure(unit.anchor, page);
           (unit.children ?? []).forEach((c, i) => this.measure(c, children[i]!));
@@ -197,6 +204,15 @@ export class ClassRun {
           const country = unit.country === 'none' ? '_' : unit.country === 'member' ? (countries!.get(String(row.member_id)) ?? '_') : String(row[unit.country.column]);
           return { country, year: Number(String(row[unit.date]).slice(0, 4)) };
         };
+        // Each child row under its parent's key, once per page: a partition is given only its rows' children.
+        const byParent = (unit.children ?? []).map((c, i) => {
+          const m = new Map<string, Row[]>();
+          for (const r of children[i]!) {
+            const k = String(r[c.link[0]]);
+            (m.get(k) ?? m.set(k, []).get(k)!).push(r);
+          }
+          return m;
+        });
         const byPartition = new Map<string, Row[]>();
         for (const row of page) {
           const p = partitionOf(row);
@@ -210,7 +226,7 @@ export class ClassRun {
             batch = await this.openBatch(unit, country, year);
             this.batches.set(`${unit.anchor.table}/${k}`, batch);
           }
-          this.appendToBatch(batch, unit, rows, children);
+          this.appendToBatch(batch, unit, rows, (unit.children ?? []).map((c, i) => rows.flatMap((r) => byParent[i]!.get(String(r[c.link[1]])) ?? [])));
           if (batch.anchorRows >= fileRows) {
             this.batches.delete(`${unit.anchor.table}/${k}`);
             await this.finishBatch(batch, unit);
@@ -256,14 +272,16 @@ export class ClassRun {
     if (!rows.length) return;
     const names = Object.keys(file.spec.columns);
     for (const r of rows) {
-      file.sum.add(rowHash(r, names));
+      // The row's text is both what its checksum is taken of and what is staged for the file.
+      const text = rowText(r, names);
+      file.sum.add(textHash(text));
       if (file.dateColumn) {
         const d = String(r[file.dateColumn]);
         if (!file.minDate || d < file.minDate) file.minDate = d;
         if (!file.maxDate || d > file.maxDate) file.maxDate = d;
       }
+      file.table.append(r, text);
     }
-    file.table.append(rows);
   }
 
   /** Write the batch's files, then verify them, then delete their hot rows (or, rows from a source, mark them archived). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /**
  * One checksum of a set of rows, computed the same way from the hot rows as read from the store
@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
  * the file may be written sorted differently from how the rows were read. The count rides along.
  */
 
-const separator = '\x1f';
-const nullText = '\\N';
+export const separator = '\x1f';
+export const nullText = '\\N';
 
 export function rowText(row: Record<string, unknown>, columns: readonly string[]): string {
   let text = '';
@@ -21,9 +21,19 @@ export function rowText(row: Record<string, unknown>, columns: readonly string[]
   return text;
 }
 
+// The one-shot digest (Node ≥ 20.12) costs a third of a Hash object's per row; the object where it is missing.
+const md5Hex: (text: string) => string = typeof (crypto as { hash?: unknown }).hash === 'function'
+  ? (text) => crypto.hash('md5', text, 'hex')
+  : (text) => crypto.createHash('md5').update(text).digest('hex');
+
+/** The hash of a row's text (rowText): the first 60 bits of its MD5 (15 hex digits: DuckDB casts them to UBIGINT exactly). */
+export function textHash(text: string): bigint {
+  return BigInt(`0x${md5Hex(text).slice(0, 15)}`);
+}
+
 /** The first 60 bits of the row's MD5 (15 hex digits: DuckDB casts them to UBIGINT exactly). */
 export function rowHash(row: Record<string, unknown>, columns: readonly string[]): bigint {
-  return BigInt(`0x${createHash('md5').update(rowText(row, columns)).digest('hex').slice(0, 15)}`);
+  return textHash(rowText(row, columns));
 }
 
 export class RowChecksum {
