@@ -1,4 +1,4 @@
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { problemMessage, type Problem } from '../api/client.ts';
 import { currencyDigits, formatMoney } from '../format.ts';
 import { Notice } from '../page.tsx';
@@ -75,10 +75,18 @@ function useIdempotentAction() {
   return { run, busy, error, clearError: () => setError(null) };
 }
 
+/** Focus on the element once it is shown: a form's first field, the confirmation's question. */
+function useFocusOnMount<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return ref;
+}
+
 function Confirm(props: { summary: string; confirmLabel: string; busy: boolean; error: string | null; onConfirm: () => void; onBack: () => void }) {
+  const question = useFocusOnMount<HTMLParagraphElement>();
   return (
     <div class="cs-confirm" role="group" aria-labelledby="cs-confirm-text">
-      <p id="cs-confirm-text" class="cs-confirm-text"><strong>{props.summary}</strong></p>
+      <p id="cs-confirm-text" class="cs-confirm-text" tabIndex={-1} ref={question}><strong>{props.summary}</strong></p>
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <div class="cs-buttons">
         <button type="button" disabled={props.busy} aria-busy={props.busy} onClick={props.onConfirm}>
@@ -109,6 +117,7 @@ export function CreditForm(props: { member: MemberView; onCancel: () => void; on
   const [invalid, setInvalid] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
   const action = useIdempotentAction();
+  const first = useFocusOnMount<HTMLInputElement>();
 
   const review = (e: Event) => {
     e.preventDefault();
@@ -136,7 +145,7 @@ export function CreditForm(props: { member: MemberView; onCancel: () => void; on
         <form onSubmit={review} noValidate>
           <div class="cs-field">
             <label for="cs-credit-amount">Amount in {currency}</label>
-            <input id="cs-credit-amount" inputMode="decimal" autoComplete="off" value={amount} aria-describedby="cs-credit-amount-help" aria-invalid={invalid?.startsWith('Enter') ? 'true' : undefined}
+            <input id="cs-credit-amount" ref={first} inputMode="decimal" autoComplete="off" value={amount} aria-describedby="cs-credit-amount-help" aria-invalid={invalid?.startsWith('Enter') ? 'true' : undefined}
               onInput={(e) => setAmount(e.currentTarget.value)} />
             <p class="help" id="cs-credit-amount-help">In {currency}, with {currencyDigits(currency)} decimals at most. The credit is used against the member's next invoices.</p>
           </div>
@@ -166,6 +175,7 @@ export function RefundForm(props: { member: MemberView; invoices: InvoiceView[];
   const [invalid, setInvalid] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
   const action = useIdempotentAction();
+  const first = useFocusOnMount<HTMLInputElement>();
 
   const review = (e: Event) => {
     e.preventDefault();
@@ -208,7 +218,7 @@ export function RefundForm(props: { member: MemberView; invoices: InvoiceView[];
           </div>
           <div class="cs-field">
             <label for="cs-refund-amount">Amount to refund in {currency}</label>
-            <input id="cs-refund-amount" inputMode="decimal" autoComplete="off" value={amount} aria-describedby="cs-refund-amount-help" aria-invalid={invalid?.startsWith('Enter') ? 'true' : undefined}
+            <input id="cs-refund-amount" ref={first} inputMode="decimal" autoComplete="off" value={amount} aria-describedby="cs-refund-amount-help" aria-invalid={invalid?.startsWith('Enter') ? 'true' : undefined}
               onInput={(e) => setAmount(e.currentTarget.value)} />
             <p class="help" id="cs-refund-amount-help">All of it is {formatMoney(left, currency)}; less refunds part of the invoice.</p>
           </div>

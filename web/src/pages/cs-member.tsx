@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { paths } from '../api/client.ts';
 import { problemMessage } from '../api/client.ts';
 import { formatDateTime, formatMoney } from '../format.ts';
@@ -84,7 +84,7 @@ export function MemberPage(props: { id: string }) {
     <Page title={title}>
       <p><Link to="/cs">← Search</Link></p>
       {failure && <Notice kind="error">{failure}</Notice>}
-      {done && <Notice kind="info">{done}</Notice>}
+      {done && <Done message={done} />}
 
       <section class="panel cs-summary" aria-labelledby="cs-summary-h">
         <h2 id="cs-summary-h">Summary</h2>
@@ -133,31 +133,38 @@ export function MemberPage(props: { id: string }) {
         </Table>
       </Section>
 
-      <Invoices invoices={invoices} tz={tz} onRefund={(n) => { setDone(null); setAction({ kind: 'refund', invoice: n }); document.getElementById('cs-actions-h')?.scrollIntoView(); }} refundable={new Set(refundable.map((i) => i.number))} />
+      <Invoices invoices={invoices} tz={tz} onRefund={(n) => { setDone(null); setAction({ kind: 'refund', invoice: n }); }} refundable={new Set(refundable.map((i) => i.number))} />
 
       <Rows id="attempts" title="Payment attempts" rows={record.attempts as Row[]} tz={tz}
         head={['Invoice', 'Attempt', 'Day', { num: 'Amount' }, 'Status', 'Decline code', 'Reference']}
-        cells={(r) => [text(r.invoice_id), text(r.attempt_no), text(r.attempted_on), { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, text(r.status), text(r.decline_code), text(r.reference)]} rowKey={(r) => String(r.idem_key)} />
+        cells={(r) => [text(r.invoice_id), text(r.attempt_no), { date: text(r.attempted_on) }, { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, text(r.status), text(r.decline_code), text(r.reference)]} rowKey={(r) => String(r.idem_key)} />
       <Rows id="payments" title="Payments" rows={record.payments as Row[]} tz={tz}
         head={['Payment', 'Invoice', 'Day', { num: 'Amount' }, 'Reference']}
-        cells={(r) => [text(r.id), text(r.invoice_id), text(r.paid_on), { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, text(r.reference)]} rowKey={(r) => String(r.id)} />
+        cells={(r) => [text(r.id), text(r.invoice_id), { date: text(r.paid_on) }, { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, text(r.reference)]} rowKey={(r) => String(r.id)} />
       <Rows id="refunds" title="Refunds" rows={record.refunds as Row[]} tz={tz}
         head={['Refund', 'Invoice', 'Day', { num: 'Amount' }, { num: 'Of which tax' }, 'Status', 'Reason', 'Reference']}
-        cells={(r) => [text(r.id), text(r.invoice_id), text(r.refunded_on), { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, { num: money({ amount: num(r.tax), currency: String(r.currency) }) }, text(r.status), text(r.reason), text(r.reference)]} rowKey={(r) => String(r.id)} />
+        cells={(r) => [text(r.id), text(r.invoice_id), { date: text(r.refunded_on) }, { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, { num: money({ amount: num(r.tax), currency: String(r.currency) }) }, text(r.status), text(r.reason), text(r.reference)]} rowKey={(r) => String(r.id)} />
       <Rows id="chargebacks" title="Chargebacks" rows={record.chargebacks as Row[]} tz={tz}
         head={['Chargeback', 'Invoice', 'Received', { num: 'Amount' }, { num: 'Fee' }]}
-        cells={(r) => [text(r.id), text(r.invoice_id), text(r.received_on), { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, { num: money({ amount: num(r.fee), currency: String(r.currency) }) }]} rowKey={(r) => String(r.id)} />
+        cells={(r) => [text(r.id), text(r.invoice_id), { date: text(r.received_on) }, { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, { num: money({ amount: num(r.fee), currency: String(r.currency) }) }]} rowKey={(r) => String(r.id)} />
       <Rows id="credits" title="Credits" rows={record.credits as Row[]} tz={tz}
         head={['Credit', 'Granted', { num: 'Amount' }, 'Reason']}
-        cells={(r) => [text(r.id), text(r.granted_on), { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, text(r.reason)]} rowKey={(r) => String(r.id)} />
+        cells={(r) => [text(r.id), { date: text(r.granted_on) }, { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, text(r.reason)]} rowKey={(r) => String(r.id)} />
       <Rows id="gift-cards" title="Gift cards" rows={record.giftCards as Row[]} tz={tz}
         head={['Code', 'Sold', { num: 'Amount' }, 'Redeemed']}
-        cells={(r) => [text(r.code), text(r.sold_on), { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, text(r.redeemed_on)]} rowKey={(r) => String(r.code)} />
+        cells={(r) => [text(r.code), { date: text(r.sold_on) }, { num: money({ amount: num(r.amount), currency: String(r.currency) }) }, text(r.redeemed_on)]} rowKey={(r) => String(r.code)} />
       <Rows id="audit" title="Audit trail" rows={record.audit as Row[]} tz={tz}
         head={[`When (${tz})`, 'Action', 'By', 'Reason', 'Request']}
-        cells={(r) => [r.at ? formatDateTime(String(r.at), tz).replace(` (${tz})`, '') : '—', text(r.action), text(r.actor), text(r.reason), auditRequest(r.request, m.currency)]} rowKey={(r) => String(r.id)} />
+        cells={(r) => [{ date: r.at ? formatDateTime(String(r.at), tz).replace(` (${tz})`, '') : '—' }, text(r.action), text(r.actor), text(r.reason), auditRequest(r.request, m.currency)]} rowKey={(r) => String(r.id)} />
     </Page>
   );
+}
+
+/** What an action did, announced and focused: the form that had the focus is gone. */
+function Done(props: { message: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => ref.current?.focus(), [props.message]);
+  return <div class="cs-done" tabIndex={-1} ref={ref}><Notice kind="info">{props.message}</Notice></div>;
 }
 
 /** An audited request in words: its amount in the member's currency, the invoice it names. */
@@ -181,7 +188,7 @@ function Section(props: { id: string; title: string; count: number; children: Co
 }
 
 type Head = string | { num: string };
-type Cell = string | { num: string };
+type Cell = string | { num: string } | { date: string };
 
 function Table(props: { head: Head[]; children: ComponentChildren; label?: string }) {
   return (
@@ -204,7 +211,7 @@ function Rows(props: { id: string; title: string; rows: Row[]; tz: string; head:
       <Table head={anyArchived ? [...props.head, 'Source'] : props.head} label={props.title}>
         {props.rows.map((r) => (
           <tr key={props.rowKey(r)} class={r.source === 'archive' ? 'cs-row-archived' : undefined}>
-            {props.cells(r).map((c, i) => typeof c === 'string' ? <td key={i}>{c}</td> : <td class="num" key={i}>{c.num}</td>)}
+            {props.cells(r).map((c, i) => typeof c === 'string' ? <td key={i}>{c}</td> : 'num' in c ? <td class="num" key={i}>{c.num}</td> : <td class="cs-nowrap" key={i}>{c.date}</td>)}
             {anyArchived && <td>{r.source === 'archive' ? <Archived /> : 'current'}</td>}
           </tr>
         ))}
@@ -231,8 +238,8 @@ function Invoices(props: { invoices: InvoiceView[]; tz: string; refundable: Set<
           const rows = [
             <tr key={i.id} class={i.source === 'archive' ? 'cs-row-archived' : undefined}>
               <th scope="row">{i.id} {i.source === 'archive' && <Archived />}</th>
-              <td>{i.issuedOn}</td>
-              <td>{i.periodStart} – {i.periodEnd}</td>
+              <td class="cs-nowrap">{i.issuedOn}</td>
+              <td class="cs-nowrap">{i.periodStart} – {i.periodEnd}</td>
               <td>{i.kind}</td>
               <td>{i.status}{i.nextAttemptOn && i.status !== 'paid' ? ` (next attempt ${i.nextAttemptOn})` : ''}</td>
               <td class="num">{money(i.total)}</td>
