@@ -196,13 +196,17 @@ describe('console: customer service', { skip: skipBrowserTests }, () => {
     await seedDueMembers(h.t.svc, 100_000, '2026-03-20');
     const seeded = Date.now() - seedStart;
     const times: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    const apiTimes: number[] = [];
+    for (let i = 0; i < 5; i++) {
       const start = Date.now();
       await openMember(page, 'cs-anna');
       times.push(Date.now() - start);
+      // The member record's own request, as the browser timed it.
+      apiTimes.push(Math.round(await page.evaluate(() => performance.getEntriesByType('resource').find((e) => e.name.includes('/v1/cs/members/cs-anna'))?.duration ?? -1)));
     }
     const best = Math.min(...times);
-    console.log(`member page interactive (navigation to the invoices table visible), 100,000 members in the store (seeded in ${(seeded / 1000).toFixed(1)} s): ${times.map((t) => `${t} ms`).join(', ')}`);
+    const median = [...times].sort((a, b) => a - b)[2]!;
+    console.log(`member page interactive (navigation to the invoices table visible), 100,000 members in the store (seeded in ${(seeded / 1000).toFixed(1)} s): best ${best} ms, median ${median} ms (${times.map((t) => `${t}`).join(', ')} ms); GET /v1/cs/members/{id} ${apiTimes.join(', ')} ms`);
     assert.ok(best < 1000, `${best} ms`);
     assert.deepEqual(errors, []);
   });
