@@ -85,6 +85,13 @@ describe('operations and migration pages', { skip: skipBrowserTests }, () => {
     const api = (await h.t.app.inject({ method: 'GET', url: '/v1/admin/catalog', headers: h.t.auth('admin') })).json() as { catalog: { plans: { id: string }[] } };
     assert.deepEqual((await catalog.getByRole('rowheader').locator('code').allInnerTexts()).sort(), api.catalog.plans.map((p) => p.id).sort());
     assert.match(await page.getByRole('main').innerText(), /Version 0 \(the built-in catalog\)/);
+    // A plan's prices open under it, each in its currency's decimals.
+    const [plan] = api.catalog.plans;
+    await page.getByText(`Prices of`).filter({ hasText: plan!.id }).first().click();
+    const prices = page.getByRole('region', { name: `Prices of ${plan!.id}` });
+    const jp = prices.getByRole('row', { name: /^JP/ });
+    if (await jp.count()) assert.match(await jp.innerText(), /¥[\d,]+\s/);
+    assert.ok(await prices.getByRole('row').count() > 1);
     assert.match(await page.getByRole('main').innerText(), /tally dlq replay ID/);
     assert.deepEqual(errors, []);
   });

@@ -72,8 +72,8 @@ export function Operations(_props: { path: string }) {
         <h2 id="dead-letters">Dead letters</h2>
         <p>
           Dead letters are held by the messaging transport (the database with the in-process bus, RabbitMQ's queues with AMQP), and
-          replaying one delivers it to its consumer again, which only a process running the consumers can do. The API serving this
-          console runs none, so dead letters are handled on the command line:
+          replaying one hands it to its consumer again, which needs the messaging runtime and its consumers. The admin API does not
+          reach them, so this console neither lists nor replays dead letters; they are handled on the command line:
         </p>
         <ul>
           <li><code>tally dlq list [--limit N]</code> lists them,</li>
@@ -317,23 +317,40 @@ function CatalogInForce() {
             </p>
             <div class="table-wrap" tabIndex={0} role="region" aria-label="Catalog table">
               <table>
-                <caption class="visually-hidden">Plans and their prices per country</caption>
-                <thead><tr><th scope="col">Plan</th><th scope="col">Product</th><th scope="col">Period</th><th scope="col">Trial</th><th scope="col">Country</th><th scope="col" class="num">Price</th><th scope="col">From</th></tr></thead>
+                <caption class="visually-hidden">Plans in the catalog in force</caption>
+                <thead><tr><th scope="col">Plan</th><th scope="col">Product</th><th scope="col">Period</th><th scope="col">Trial</th><th scope="col">Prices</th></tr></thead>
                 <tbody>
-                  {c.catalog.plans.flatMap((p) => p.prices.map((price, i) => (
-                    <tr key={`${p.id}-${price.country}-${price.from ?? ''}`}>
-                      {i === 0 ? <th scope="row" rowSpan={p.prices.length}>{p.name ?? p.id} <code>{p.id}</code></th> : null}
-                      {i === 0 ? <td rowSpan={p.prices.length}>{p.product}</td> : null}
-                      {i === 0 ? <td rowSpan={p.prices.length}>{p.period}</td> : null}
-                      {i === 0 ? <td rowSpan={p.prices.length}>{p.trialDays} days</td> : null}
-                      <td>{price.country}</td>
-                      <td class="num">{formatMoney(price.amount, price.currency)}</td>
-                      <td>{price.from ?? 'always'}{price.grandfatherUntil ? ` (earlier members until ${price.grandfatherUntil})` : ''}</td>
+                  {c.catalog.plans.map((p) => (
+                    <tr key={p.id}>
+                      <th scope="row">{p.name ?? p.id} <code>{p.id}</code></th>
+                      <td>{p.product}</td>
+                      <td>{p.period}</td>
+                      <td>{p.trialDays} days</td>
+                      <td>{new Set(p.prices.map((x) => x.country)).size} countries, {p.prices.length} prices</td>
                     </tr>
-                  )))}
+                  ))}
                 </tbody>
               </table>
             </div>
+            {c.catalog.plans.map((p) => (
+              <details key={p.id} class="ops-prices">
+                <summary>Prices of {p.name ?? p.id} (<code>{p.id}</code>)</summary>
+                <div class="table-wrap" tabIndex={0} role="region" aria-label={`Prices of ${p.id}`}>
+                  <table>
+                    <thead><tr><th scope="col">Country</th><th scope="col" class="num">Price</th><th scope="col">From</th></tr></thead>
+                    <tbody>
+                      {p.prices.map((price) => (
+                        <tr key={`${price.country}-${price.from ?? ''}`}>
+                          <th scope="row">{price.country}</th>
+                          <td class="num">{formatMoney(price.amount, price.currency)}</td>
+                          <td>{price.from ?? 'always'}{price.grandfatherUntil ? ` (earlier members until ${price.grandfatherUntil})` : ''}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              </details>
+            ))}
           </>
         )}
       </Loading>
