@@ -150,9 +150,11 @@ describe('console: finance', { skip: skipBrowserTests }, () => {
     assert.deepEqual(errors.filter((e) => !/status of 404/.test(e)), []);
   });
 
-  test('job runs are listed with their counts', async () => {
+  test('job runs are listed with their counts; without a range the page shows the 30 days up to the last closed day', async () => {
     const { page, errors } = await h.newPage();
-    await h.signIn(page, 'finance', `/finance${range}`);
+    await h.signIn(page, 'finance', '/finance');
+    await page.getByRole('heading', { name: 'Revenue, 2026-02-10 to 2026-03-11' }).waitFor();
+    assert.equal(await page.getByLabel('Last business day').inputValue(), '2026-03-11');
     const runs = page.getByRole('table', { name: /job runs/ });
     await runs.waitFor();
     const api = (await h.t.app.inject({ method: 'GET', url: '/v1/finance/job-runs?limit=50', headers: h.t.auth('finance') })).json() as { runs: { job: string; businessDate: string; status: string }[] };

@@ -14,14 +14,44 @@ type JobRun = paths['/v1/finance/job-runs']['get']['responses'][200]['content'][
 
 type Load<T> = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'empty'; message: string } | { kind: 'ok'; data: T };
 
-/** Finance: revenue per business day (chart and table), the journal balance check, CSV download, job runs. */
+/** The range in the URL (?from&to), if it has one. */
+function rangeInUrl(): Range | null {
+  const q = new URLSearchParams(location.search);
+  const from = q.get('from');
+  const to = q.get('to');
+  return isIsoDate(from) && isIsoDate(to) ? { from, to } : null;
+}
+
+type Range = { from: string; to: string };
+
+/**
+ * Finance: revenue per business day (chart and table), the journal balance check, CSV download, job runs.
+ * Without a range in the URL the page shows the 30 days up to the last day closed by report-revenue
+ * (from the job runs), and asks for no revenue while no day has been closed at all.
+ */
 export function Finance(_props: { path: string }) {
-  const [range, setRange] = useState(() => {
-    const q = new URLSearchParams(location.search);
-    const from = q.get('from');
-    const to = q.get('to');
-    return isIsoDate(from) && isIsoDate(to) ? { from, to } : defaultRange();
-  });
+  const { api } = useSession();
+  const [runs, setRuns] = useState<Load<JobRun[]>>({ kind: 'loading' });
+  const [chosen, setChosen] = useState<Range | null>(rangeInUrl);
+
+  useEffect(() => {
+    let live = true;
+    api.GET('/v1/finance/job-runs', { params: { query: { limit: 500 } } }).then(({ data, error, response }) => {
+      if (!live) return;
+      if (data) setRuns({ kind: 'ok', data: data.runs });
+      else setRuns({ kind: 'error', message: problemMessage(error, `The API answered ${response.status}.`) });
+    }, (err: unknown) => live && setRuns({ kind: 'error', message: problemMessage(err, 'The Tally API could not be reached.') }));
+    return () => {
+      live = false;
+    };
+  }, [api]);
+
+  const lastClosed = runs.kind === 'ok'
+    ? runs.data.filter((r) => r.job === 'report-revenue' && r.status.startsWith('finished')).map((r) => r.businessDate).sort().at(-1) ?? null
+    : undefined;
+  // The range shown: the one chosen (or linked), else 30 days up to the last closed day once the runs are known.
+  const range: Range | null = chosen ?? (lastClosed ? defaultRange(new Date(Date.parse(`${lastClosed}T00:00:00Z`) + 86_400_000)) : null);
+
   return (
     <Page title="Finance">
       <p>
@@ -29,12 +59,14 @@ export function Finance(_props: { path: string }) {
         by country and currency. Amounts are in each currency with its own decimals; currencies are never added together.
         Only closed days are shown: a day is closed by the <code>report-revenue</code> job once it is over.
       </p>
-      <RangeForm range={range} onChange={(r) => {
+      <RangeForm key={range ? `${range.from}/${range.to}` : 'none'} range={range ?? defaultRange()} onChange={(r) => {
         history.replaceState(null, '', `${href('/finance')}?from=${r.from}&to=${r.to}`);
-        setRange(r);
+        setChosen(r);
       }} />
-      <Revenue from={range.from} to={range.to} />
-      <JobRuns />
+      {range
+        ? <Revenue from={range.from} to={range.to} />
+        : lastClosed === null && <Notice kind="info">No business day has been closed yet: revenue shows here once report-revenue has closed a day.</Notice>}
+      <JobRuns state={runs} />
     </Page>
   );
 }
@@ -253,20 +285,8 @@ function BalanceCheck(props: { days: RevenueDay[] }) {
   );
 }
 
-function JobRuns() {
-  const { api } = useSession();
-  const [state, setState] = useState<Load<JobRun[]>>({ kind: 'loading' });
-  useEffect(() => {
-    let live = true;
-    api.GET('/v1/finance/job-runs', { params: { query: { limit: 50 } } }).then(({ data, error, response }) => {
-      if (!live) return;
-      if (data) setState({ kind: 'ok', data: data.runs });
-      else setState({ kind: 'error', message: problemMessage(error, `The API answered ${response.status}.`) });
-    }, (err: unknown) => live && setState({ kind: 'error', message: problemMessage(err, 'The Tally API could not be reached.') }));
-    return () => {
-      live = false;
-    };
-  }, [api]);
+function JobRuns(props: { state: Load<JobRun[]> }) {
+  const { state } = props;
   return (
     <section class="finance-section" aria-labelledby="finance-jobs">
       <h2 id="finance-jobs">Job runs</h2>
@@ -276,7 +296,7 @@ function JobRuns() {
       {state.kind === 'ok' && state.data.length > 0 && (
         <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="finance-jobs-caption">
           <table class="finance-jobs-table">
-            <caption id="finance-jobs-caption">The latest {state.data.length} job runs, newest first (times in UTC)</caption>
+            <caption id="finance-jobs-caption">The latest {Math.min(state.data.length, 50)} job runs, newest first (times in UTC)</caption>
             <thead>
               <tr>
                 <th scope="col">Job</th>
@@ -289,7 +309,7 @@ function JobRuns() {
               </tr>
             </thead>
             <tbody>
-              {state.data.map((r) => (
+              {state.data.slice(0, 50).map((r) => (
                 <tr key={r.id}>
                   <td>{r.job}</td>
                   <td>{r.businessDate}</td>
