@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setRoute } from '../../src/proxy/route-table.ts';
+import { insertReturningId } from '../../src/store/bulk.ts';
 import { testApi } from '../support/api.ts';
 
 let t: Awaited<ReturnType<typeof testApi>>;
@@ -25,13 +26,14 @@ test('GET /v1/admin/migration: route, compare and shadow runs, back-sync lag and
     { ...run, mode: 'members', status: 'clean', counts: '{"members":10,"differing":0}' },
     { ...run, mode: 'shadow', status: 'clean', counts: '{"invoices":4}' },
   ]).execute();
-  const cut = await db.insertInto('cutover_runs').values({
+  // No RETURNING on MySQL: the engine-neutral insert gives the new id.
+  const cutId = await insertReturningId(db, 'cutover_runs', {
     country: 'DE', cohort_percent: 100, status: 'finished', from_state: 'legacy', from_canary_percent: 0, options: '{}',
     started_at: '2026-03-09T11:00:00.000Z', finished_at: '2026-03-09T11:02:00.000Z', freeze_seconds: 4.5, outcome: '{"ok":true}',
-  }).returning('id').executeTakeFirstOrThrow();
+  });
   await db.insertInto('cutover_steps').values([
-    { run_id: Number(cut.id), step: 'route', started_at: '2026-03-09T11:01:00.000Z', finished_at: '2026-03-09T11:01:01.000Z', detail: null },
-    { run_id: Number(cut.id), step: 'freeze', started_at: '2026-03-09T11:00:00.000Z', finished_at: '2026-03-09T11:00:01.000Z', detail: '{"proxies":1}' },
+    { run_id: cutId, step: 'route', started_at: '2026-03-09T11:01:00.000Z', finished_at: '2026-03-09T11:01:01.000Z', detail: null },
+    { run_id: cutId, step: 'freeze', started_at: '2026-03-09T11:00:00.000Z', finished_at: '2026-03-09T11:00:01.000Z', detail: '{"proxies":1}' },
   ]).execute();
 
   const res = await t.app.inject({ method: 'GET', url: '/v1/admin/migration', headers: t.auth('admin') });
