@@ -5,10 +5,11 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { insertReturningId } from '../store/bulk.ts';
 import type { Schema } from '../store/schema.ts';
+import { engineOf } from '../store/engines.ts';
 import { openParquetWriter, quoteText, type ParquetWriter } from '../troubleshoot/parquet-writer.ts';
 import { classSpecs, type ChildSpec, type ClassSpec, type TableSpec, type Unit } from './data-classes.ts';
 import { dataClasses, type Cutoff, type DataClass } from './policy.ts';
-import { duckChecksumSql, duckRowHash, rowHash, RowChecksum, rowText, textHash } from './row-checksum.ts';
+import { duckChecksumSql, duckRowHash, rowHash, RowChecksum, rowText, storeRowHash, textHash } from './row-checksum.ts';
 import { StagedFile } from './row-staging.ts';
 
 /**
@@ -49,6 +50,11 @@ export interface RunOptions {
   fileRows?: number;
   /** Rows deleted per transaction (default 2000): short transactions, no long locks. */
   deleteBatch?: number;
+  /**
+   * Delete transactions run side by side, each on its own part of the keys (default 2): a
+   * transaction waits on the store most of its time, and the next can be at work meanwhile.
+   */
+  deleteStreams?: number;
   /** Called at each point a kill is tested at; throwing there is a crash. */
   checkpoint?: (point: Checkpoint) => void | Promise<void>;
   progress?: (done: number) => void;
@@ -81,6 +87,14 @@ const now = () => new Date().toISOString();
 
 function keyMatch(key: readonly string[], rows: readonly Row[]): RawBuilder<unknown> {
   if (key.length === 1) return sql`${sql.ref(key[0]!)} in (${sql.join(rows.map((r) => r[key[0]!]))})`;
+  if (key.length === 2) {
+    // Grouped by the first column (a member's invoice numbers, a consumer's events): one range per group, where
+    // a list of pairs costs MariaDB a range per pair to plan.
+    const [first, second] = key as [string, string];
+    const groups = new Map<unknown, unknown[]>();
+    for (const r of rows) (groups.get(r[first]) ?? groups.set(r[first], []).get(r[first])!).push(r[second]);
+    return sql`(${sql.join([...groups].map(([v, seconds]) => sql`(${sql.ref(first)} = ${v} and ${sql.ref(second)} in (${sql.join(seconds)}))`), sql` or `)})`;
+  }
   const tuple = sql`(${sql.join(key.map((k) => sql.ref(k)))})`;
   return sql`${tuple} in (${sql.join(rows.map((r) => sql`(${sql.join(key.map((k) => r[k]))})`))})`;
 }
@@ -149,6 +163,8 @@ export interface OpenBatch {
 export class ClassRun {
   private batches = new Map<string, OpenBatch>();
   private seq = 0;
+  /** The delete of the last verified batches, running while the next are written and verified (see finishBatches). */
+  private deleting: Promise<void> = Promise.resolve();
   readonly result: ClassResult;
 
   constructor(
@@ -177,6 +193,21 @@ export class ClassRun {
   /** Archive (or, dry, measure) every eligible row of the class, batch by batch. */
   async archive(): Promise<void> {
     if (this.cls.fromSource) return;
+    try {
+      await this.archiveUnits();
+    } finally {
+      // Never return, failed or not, with a delete still running behind the run.
+      await this.settled().catch(() => {});
+    }
+    await this.settled();
+  }
+
+  /** Once the last delete has ended (failing if it failed). */
+  settled(): Promise<void> {
+    return this.deleting;
+  }
+
+  private async archiveUnits(): Promise<void> {
     const cut = this.opts.cutoffs[this.cls.name];
     const pageSize = this.opts.pageSize ?? 5000;
     const fileRows = this.opts.fileRows ?? 200_000;
@@ -234,11 +265,13 @@ export class ClassRun {
         }
         await this.opts.checkpoint?.('write:page');
       }
+      const rest: OpenBatch[] = [];
       for (const [k, batch] of [...this.batches]) {
         if (!k.startsWith(`${unit.anchor.table}/`)) continue;
         this.batches.delete(k);
-        await this.finishBatch(batch, unit);
+        rest.push(batch);
       }
+      await this.finishBatches(rest, unit);
     }
   }
 
@@ -284,18 +317,51 @@ export class ClassRun {
     }
   }
 
-  /** Write the batch's files, then verify them, then delete their hot rows (or, rows from a source, mark them archived). */
+  /** Write the batch's files, then verify them, then delete their hot rows (or, rows from a source, mark them archived): see finishBatches. */
   async finishBatch(batch: OpenBatch, unit: Unit): Promise<void> {
+    await this.finishBatches([batch], unit);
+  }
+
+  /**
+   * Write each batch's files, then verify them; then delete their hot rows (or, rows from a
+   * source, mark them archived). Batches verified together (the partitions a unit ends with) have
+   * their hot rows deleted in one pass in the store's key order, up to mergedDeleteRows at a time:
+   * a partition's rows lie scattered through the table, and one pass per partition would bring
+   * every page into the store's buffer once for each partition it holds rows of. A delete runs on
+   * while the next batches are written and verified — the store deletes while DuckDB writes and
+   * reads back — one at a time: the next begins when the last has ended. `settled()` waits for the last.
+   */
+  async finishBatches(batches: readonly OpenBatch[], unit: Unit): Promise<void> {
     const ledger = this.stores.ledger;
-    for (const f of batch.files) {
-      await f.table.finish();
-      await ledger.updateTable('archive_files').set({
-        state: 'written', row_count: f.sum.count, bytes: statSync(f.path).size, checksum: f.sum.toString(), file_digest: fileDigest(f.path),
-        min_date: f.minDate ?? null, max_date: f.maxDate ?? null, updated_at: now(),
-      }).where('id', '=', f.id).execute();
+    let group: VerifiedBatch[] = [];
+    let rows = 0;
+    for (const batch of batches) {
+      for (const f of batch.files) {
+        await f.table.finish();
+        await ledger.updateTable('archive_files').set({
+          state: 'written', row_count: f.sum.count, bytes: statSync(f.path).size, checksum: f.sum.toString(), file_digest: fileDigest(f.path),
+          min_date: f.minDate ?? null, max_date: f.maxDate ?? null, updated_at: now(),
+        }).where('id', '=', f.id).execute();
+      }
+      await this.opts.checkpoint?.('write:done');
+      const verified = await verifyBatch(this.stores, this.writer!.connection, batch.name, this.opts, this.result, unit);
+      if (!verified) continue;
+      group.push(verified);
+      rows += verified.rows.length;
+      if (rows >= mergedDeleteRows) {
+        await this.delete(group);
+        group = [];
+        rows = 0;
+      }
     }
-    await this.opts.checkpoint?.('write:done');
-    await settleBatch(this.stores, this.writer!.connection, batch.name, this.opts, this.result, unit);
+    if (group.length) await this.delete(group);
+  }
+
+  private async delete(group: VerifiedBatch[]): Promise<void> {
+    await this.deleting;
+    this.deleting = deleteVerified(this.stores.ledger, group, this.opts, this.result);
+    // Awaited by the next delete or at the end of the run; failing meanwhile is not an unhandled rejection.
+    this.deleting.catch(() => {});
   }
 }
 
@@ -331,12 +397,37 @@ function setAside(path: string): void {
  * checksum of the hot rows it was given; if all agree, delete the hot rows chunk by chunk.
  */
 async function settleBatch(stores: ArchiveStores, duck: DuckDBConnection, batch: string, opts: RunOptions, result: ClassResult, unit?: Unit): Promise<void> {
+  const verified = await verifyBatch(stores, duck, batch, opts, result, unit);
+  if (verified) await deleteVerified(stores.ledger, [verified], opts, result);
+}
+
+/** A batch whose files are verified: its anchor file's rows as read back, for the delete of their hot rows. */
+interface VerifiedBatch {
+  files: ManifestFile[];
+  unit: Unit;
+  db: Kysely<Schema>;
+  rows: FileRow[];
+}
+
+/** Hot rows of verified batches deleted in one pass (what a pass holds in memory: their keys and hashes). */
+const mergedDeleteRows = 1_000_000;
+
+/**
+ * Verify every written file of a batch against the checksum of the hot rows it was given (one
+ * that disagrees sets the whole batch aside). Returns the batch, ready for its hot rows to be
+ * deleted (which needs nothing more of DuckDB); nothing when the batch is not wholly verified,
+ * or its rows came from a source (marked here).
+ */
+async function verifyBatch(stores: ArchiveStores, duck: DuckDBConnection, batch: string, opts: RunOptions, result: ClassResult, unit?: Unit): Promise<VerifiedBatch | undefined> {
   const ledger = stores.ledger;
   const files = (await ledger.selectFrom('archive_files').select(['id', 'batch', 'class', 'table_name', 'path', 'state', 'checksum', 'file_digest', 'row_count', 'bytes'])
     .where('batch', '=', batch).orderBy('id').execute()) as ManifestFile[];
-  if (!files.length) return;
+  if (!files.length) return undefined;
   const cls = classSpecs[files[0]!.class as DataClass];
-  unit ??= specOf(cls, files[0]!.table_name).unit;
+  const batchUnit = unit ?? specOf(cls, files[0]!.table_name).unit;
+  const anchorFile = files.find((f) => f.table_name === batchUnit.anchor.table)!;
+  // The anchor file's rows as read back to verify it: their keys and row hashes, which the delete compares the hot rows with.
+  let anchorRows: FileRow[] | undefined;
   let rejected: string | undefined;
   for (const f of files.filter((x) => x.state === 'written')) {
     const { spec } = specOf(cls, f.table_name);
@@ -344,8 +435,16 @@ async function settleBatch(stores: ArchiveStores, duck: DuckDBConnection, batch:
     try {
       const digest = fileDigest(f.path);
       if (digest !== f.file_digest) throw new Error(`its bytes changed since it was written (SHA-256 ${digest.slice(0, 12)}…, written ${f.file_digest.slice(0, 12)}…)`);
-      const reader = await duck.runAndReadAll(duckChecksumSql(`read_parquet(${quoteText(f.path)})`, Object.keys(spec.columns)));
-      found = String(reader.getRowObjects()[0]!.checksum);
+      if (f === anchorFile && !cls.fromSource) {
+        const rows = await fileRows(duck, batchUnit.anchor, f.path);
+        let sum = 0n;
+        for (const r of rows) sum += r.h;
+        found = `${rows.length}:${sum}`;
+        anchorRows = rows;
+      } else {
+        const reader = await duck.runAndReadAll(duckChecksumSql(`read_parquet(${quoteText(f.path)})`, Object.keys(spec.columns)));
+        found = String(reader.getRowObjects()[0]!.checksum);
+      }
     } catch (err) {
       found = `unreadable: ${(err as Error).message.split('\n')[0]}`;
     }
@@ -365,7 +464,7 @@ async function settleBatch(stores: ArchiveStores, duck: DuckDBConnection, batch:
     throw new ArchiveFileRejected(rejected);
   }
   await opts.checkpoint?.('verify:done');
-  if (files.some((f) => f.state !== 'verified' && f.state !== 'archived')) return;
+  if (files.some((f) => f.state !== 'verified' && f.state !== 'archived')) return undefined;
   if (cls.fromSource) {
     await markFromSource(ledger, duck, files);
     for (const f of files) {
@@ -373,20 +472,44 @@ async function settleBatch(stores: ArchiveStores, duck: DuckDBConnection, batch:
       result.bytes += Number(f.bytes);
       result.archived += Number(f.row_count);
     }
-    return;
+    return undefined;
   }
-  const anchorFile = files.find((f) => f.table_name === unit!.anchor.table)!;
-  const kept = await deleteArchivedRows(cls.store === 'member' ? stores.member : stores.ledger, duck, unit, anchorFile, opts);
-  for (const f of files) {
-    await ledger.updateTable('archive_files').set({
-      state: 'archived', updated_at: now(), error: kept ? `${kept} row(s) changed or reopened after the file was written: kept hot` : null,
-    }).where('id', '=', f.id).execute();
-    result.files++;
-    result.bytes += Number(f.bytes);
-    result.archived += Number(f.row_count);
+  // Verified by an earlier run: read back now, so the delete needs no DuckDB.
+  const rows = anchorRows ?? (await fileRows(duck, batchUnit.anchor, anchorFile.path));
+  return { files, unit: batchUnit, db: cls.store === 'member' ? stores.member : stores.ledger, rows };
+}
+
+/** Delete the hot rows of verified batches (of one unit) in one pass, then mark each batch archived. */
+async function deleteVerified(ledger: Kysely<Schema>, batches: readonly VerifiedBatch[], opts: RunOptions, result: ClassResult): Promise<void> {
+  const { unit, db } = batches[0]!;
+  let rows = batches[0]!.rows;
+  if (batches.length > 1) {
+    // Each file holds its rows in the order they were read, the key's; merged, the pass walks the table once.
+    rows = batches.flatMap((b, i) => b.rows.map((r) => ((r.batch = i), r)));
+    const numeric = unit.anchor.key.length === 1 && unit.anchor.columns[unit.anchor.key[0]!] === 'BIGINT';
+    rows.sort(numeric ? (a, b) => Number(a.key) - Number(b.key) : (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
-  result.archived -= kept;
-  result.keptHot += kept;
+  // The pass split in consecutive parts, one per stream; a stream that fails stops the others at their next chunk.
+  const chunk = opts.deleteBatch ?? 2000;
+  const streams = Math.max(1, Math.min(opts.deleteStreams ?? 2, Math.ceil(rows.length / chunk)));
+  const per = Math.ceil(rows.length / streams / chunk) * chunk;
+  const pass: DeletePass = { failed: false, done: 0 };
+  const outcomes = await Promise.allSettled(Array.from({ length: streams }, (_, j) => deleteArchivedRows(db, unit, rows.slice(j * per, (j + 1) * per), batches.length, opts, pass)));
+  const failure = outcomes.find((o) => o.status === 'rejected');
+  if (failure) throw failure.reason;
+  const kept = batches.map((_, i) => outcomes.reduce((n, o) => n + (o.status === 'fulfilled' ? o.value[i]! : 0), 0));
+  for (const [i, b] of batches.entries()) {
+    for (const f of b.files) {
+      await ledger.updateTable('archive_files').set({
+        state: 'archived', updated_at: now(), error: kept[i] ? `${kept[i]} row(s) changed or reopened after the file was written: kept hot` : null,
+      }).where('id', '=', f.id).execute();
+      result.files++;
+      result.bytes += Number(f.bytes);
+      result.archived += Number(f.row_count);
+    }
+    result.archived -= kept[i]!;
+    result.keptHot += kept[i]!;
+  }
 }
 
 /**
@@ -414,6 +537,36 @@ export function fileDigest(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** A row of an anchor file as read back: its key columns, the key as text (keyText), its row hash, and (merged with others) its batch. */
+interface FileRow {
+  columns: Row;
+  key: string;
+  h: bigint;
+  batch: number;
+}
+
+/** Every row of an anchor file, read back: its keys (an integer key as the number it is in the store) and row hash. */
+async function fileRows(duck: DuckDBConnection, anchor: TableSpec, path: string): Promise<FileRow[]> {
+  const names = Object.keys(anchor.columns);
+  const reader = await duck.runAndReadAll(`select ${anchor.key.map((k) => `cast("${k}" as varchar)`).join(', ')}, ${duckRowHash(names)} from read_parquet(${quoteText(path)})`);
+  const columns = reader.getColumns();
+  const hashes = columns[anchor.key.length]! as bigint[];
+  const out: FileRow[] = new Array(hashes.length);
+  for (let i = 0; i < hashes.length; i++) {
+    const row: Row = {};
+    anchor.key.forEach((k, j) => {
+      const text = columns[j]![i] as string;
+      row[k] = anchor.columns[k] === 'BIGINT' ? Number(text) : text;
+    });
+    out[i] = { columns: row, key: keyText(anchor.key, row), h: hashes[i]!, batch: 0 };
+  }
+  return out;
+}
+
+/** The columns the delete's read of the hot rows gives each row's "still settled" and (store-computed) row hash in. */
+const settledFlag = 'archive_settled__';
+const hashColumn = 'archive_row_hash__';
+
 export class ArchiveFileRejected extends Error {
   override name = 'ArchiveFileRejected';
 }
@@ -424,27 +577,54 @@ export class ArchiveFileRejected extends Error {
  * changed since stays hot, and the answers prefer it. Rows already gone (an earlier run deleted
  * them before it was killed) are simply not there. Children and derived rows go with their anchor.
  */
-async function deleteArchivedRows(db: Kysely<Schema>, duck: DuckDBConnection, unit: Unit, file: ManifestFile, opts: RunOptions): Promise<number> {
+/** Streams of one delete pass: whether one has failed (the others stop), and the rows done by all. */
+interface DeletePass {
+  failed: boolean;
+  done: number;
+}
+
+async function deleteArchivedRows(db: Kysely<Schema>, unit: Unit, inFile: readonly FileRow[], batches: number, opts: RunOptions, pass: DeletePass = { failed: false, done: 0 }): Promise<number[]> {
   const { anchor } = unit;
   const names = Object.keys(anchor.columns);
-  const reader = await duck.runAndReadAll(`select ${anchor.key.map((k) => `cast("${k}" as varchar) as "${k}"`).join(', ')}, ${duckRowHash(names)}::varchar as h from read_parquet(${quoteText(file.path)})`);
-  // Keys come back as text; an integer key is compared as the number it is in the store.
-  const inFile = (reader.getRowObjects() as Record<string, string>[]).map((r) => {
-    for (const k of anchor.key) if (anchor.columns[k] === 'BIGINT') (r as Row)[k] = Number(r[k]);
-    return r;
-  });
   const chunk = opts.deleteBatch ?? 2000;
-  let kept = 0;
-  for (let i = 0; i < inFile.length; i += chunk) {
+  // The hot rows are read with a lock (SQLite has the one writer): none changes between its comparison and its delete.
+  const lock = engineOf(db) === 'sqlite' ? sql`` : sql` for update`;
+  const settled = unit.settled ? sql`case when (${sql.raw(unit.settled)}) then 1 else 0 end` : sql`1`;
+  // Where the store can hash a row as rowHash does, only the hash and what the deletes need are fetched; else the whole row.
+  const storeHash = storeRowHash(engineOf(db), 'a', names);
+  const deletedBy = [...new Set([...anchor.key, ...(unit.children ?? []).map((c) => c.link[1]), ...(unit.derived?.columns ?? []).map((c) => c[1])])];
+  const fetched = storeHash
+    ? sql`${sql.join(deletedBy.map((c) => sql.ref(`a.${c}`)))}, ${storeHash} as ${sql.ref(hashColumn)}`
+    : sql.join(names.map((c) => sql.ref(`a.${c}`)));
+  const hashOf = storeHash ? (r: Row) => BigInt(`0x${String(r[hashColumn])}`) : (r: Row) => rowHash(r, names);
+  // Per batch: hot rows that differ from the file's or are no longer settled.
+  const kept = new Array<number>(batches).fill(0);
+  for (let i = 0; i < inFile.length && !pass.failed; i += chunk) {
     const part = inFile.slice(i, i + chunk);
-    const wanted = new Map(part.map((r) => [keyText(anchor.key, r), r.h!]));
+    const wanted = new Map(part.map((r) => [r.key, r]));
+    try {
+      await deleteChunk(part, wanted);
+      pass.done += part.length;
+      opts.progress?.(pass.done);
+      await opts.checkpoint?.('delete:chunk');
+    } catch (err) {
+      pass.failed = true;
+      throw err;
+    }
+  }
+  return kept;
+
+  async function deleteChunk(part: FileRow[], wanted: Map<string, FileRow>): Promise<void> {
     await db.transaction().execute(async (tx) => {
-      const where = [keyMatch(anchor.key.map((k) => `a.${k}`), part.map((r) => Object.fromEntries(anchor.key.map((k) => [`a.${k}`, r[k]]))))];
-      if (unit.settled) where.push(sql.raw(`(${unit.settled})`));
-      const hot = (await sql<Row>`select ${sql.join(names.map((c) => sql.ref(`a.${c}`)))} from ${sql.table(anchor.table)} as a where ${sql.join(where, sql` and `)}`.execute(tx)).rows;
-      const same = hot.filter((r) => wanted.get(keyText(anchor.key, r)) === String(rowHash(r, names)));
-      const stillHot = (await sql<{ n: number }>`select count(*) as n from ${sql.table(anchor.table)} where ${keyMatch(anchor.key, part)}`.execute(tx)).rows[0]!;
-      kept += Number(stillHot.n) - same.length;
+      const match = keyMatch(anchor.key.map((k) => `a.${k}`), part.map((r) => Object.fromEntries(anchor.key.map((k) => [`a.${k}`, r.columns[k]]))));
+      // Every hot row of the chunk, with whether it is still settled: one read tells what goes and what stays.
+      const hot = (await sql<Row>`select ${fetched}, ${settled} as ${sql.ref(settledFlag)} from ${sql.table(anchor.table)} as a where ${match}${lock}`.execute(tx)).rows;
+      const same: Row[] = [];
+      for (const r of hot) {
+        const inFileRow = wanted.get(keyText(anchor.key, r));
+        if (Number(r[settledFlag]) === 1 && inFileRow?.h === hashOf(r)) same.push(r);
+        else kept[(inFileRow ?? part[0]!).batch]!++;
+      }
       if (!same.length) return;
       for (const child of unit.children ?? []) {
         await sql`delete from ${sql.table(child.table)} where ${sql.ref(child.link[0])} in (${sql.join(same.map((r) => r[child.link[1]]))})`.execute(tx);
@@ -455,10 +635,7 @@ async function deleteArchivedRows(db: Kysely<Schema>, duck: DuckDBConnection, un
       }
       await sql`delete from ${sql.table(anchor.table)} where ${keyMatch(anchor.key, same)}`.execute(tx);
     });
-    opts.progress?.(i + part.length);
-    await opts.checkpoint?.('delete:chunk');
   }
-  return kept;
 }
 
 /** A purge-only class: rows past the hot window deleted in bounded batches, each its own short transaction. */

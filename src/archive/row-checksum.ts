@@ -1,4 +1,6 @@
 import * as crypto from 'node:crypto';
+import { sql, type RawBuilder } from 'kysely';
+import type { Engine } from '../store/engines.ts';
 
 /**
  * One checksum of a set of rows, computed the same way from the hot rows as read from the store
@@ -59,4 +61,18 @@ export function duckRowHash(columns: readonly string[]): string {
 /** `count:sum` of a Parquet file's rows, read back with DuckDB: the figure compared with the hot rows'. */
 export function duckChecksumSql(fileSql: string, columns: readonly string[]): string {
   return `select count(*)::varchar || ':' || coalesce(sum(${duckRowHash(columns)}), 0)::varchar as checksum from ${fileSql}`;
+}
+
+/**
+ * The same row hash computed by the store itself over a table aliased `alias`, as the 15 hex
+ * digits: MySQL/MariaDB and PostgreSQL write an integer or a text as text exactly as the row's
+ * text does here (the classes archive only those), so a row can be compared with a file's without
+ * being fetched whole. None on SQLite, which has no MD5: its rows are hashed here (rowHash).
+ */
+export function storeRowHash(engine: Engine, alias: string, columns: readonly string[]): RawBuilder<string> | undefined {
+  if (engine === 'sqlite') return undefined;
+  const text = (c: string) => (engine === 'postgres' ? sql`${sql.ref(`${alias}.${c}`)}::text` : sql.ref(`${alias}.${c}`));
+  const parts = columns.map((c) => sql`coalesce(${text(c)}, ${nullText})`);
+  const glue = engine === 'postgres' ? sql`chr(${separator.charCodeAt(0)})` : sql`${separator}`;
+  return sql<string>`substr(md5(concat_ws(${glue}, ${sql.join(parts)})), 1, 15)`;
 }
