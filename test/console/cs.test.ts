@@ -139,7 +139,7 @@ describe('console: customer service', { skip: skipBrowserTests }, () => {
     await page.getByRole('button', { name: 'Review credit' }).click();
     await page.getByRole('button', { name: 'Grant €5.00' }).click();
     await page.getByRole('status').filter({ hasText: 'Granted a credit of €5.00 to cs-anna.' }).waitFor();
-    assert.match(await page.locator('.cs-facts').innerText(), /Credit balance\s*€5\.00/);
+    await page.locator('.cs-facts').filter({ hasText: /Credit balance\s*€5\.00/ }).waitFor();
     assert.match(await page.getByRole('table', { name: 'Credits' }).innerText(), /Goodwill after the outage/);
 
     // A refund the API refuses (more than is left) shows the problem's detail.

@@ -60,10 +60,12 @@ export function MemberPage(props: { id: string }) {
     history.replaceState(null, '', `${location.pathname}${qs ? `?${qs}` : ''}`);
   };
 
+  // The message shows with the reloaded record, never before it: an agent who reads
+  // "Granted" must see the balance that includes it.
   const finished = async (message: string) => {
+    await load();
     setAction(null);
     setDone(message);
-    await load();
   };
 
   const title = `Member ${props.id}`;
