@@ -1,9 +1,12 @@
 import type { Services } from '../jobs/services.ts';
 import type { Schedule } from '../jobs/scheduler.ts';
+import type { MessagingConfig } from '../messaging/index.ts';
 
 /** What route handlers need: the services, a clock (tests move it), and the job schedule for operator triggers. */
 export interface ApiContext {
   svc: Services;
   now: () => number;
   schedule: Schedule;
+  /** The messaging settings the service runs with, which a dead-letter replay delivers through; read from the environment when unset. */
+  messaging?: MessagingConfig;
 }

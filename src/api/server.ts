@@ -17,6 +17,7 @@ import { rateLimiter } from './rate-limit.ts';
 import { backOfficeRoutes } from './routes/back-office-routes.ts';
 import { catalogRoutes } from './routes/catalog-routes.ts';
 import { csRoutes } from './routes/cs-routes.ts';
+import { deadLetterRoutes } from './routes/dead-letter-routes.ts';
 import { dvdRoutes } from './routes/dvd-routes.ts';
 import { memberRoutes } from './routes/member-routes.ts';
 import { migrationRoutes } from './routes/migration-routes.ts';
@@ -164,6 +165,7 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
   backOfficeRoutes(app, api);
   catalogRoutes(app, api);
   migrationRoutes(app, api);
+  deadLetterRoutes(app, api);
   sessionRoutes(app);
   if (opts.console) await consoleRoutes(app, opts.console);
 

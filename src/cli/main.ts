@@ -19,7 +19,8 @@ import { configFromEnv, logger, openServices, type Config } from '../wiring.ts';
 import { followCatalog } from '../operations/catalog-operations.ts';
 import { wholeSetting } from '../settings.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/api-keys.ts';
-import { BrokerError, messagingConfigFromEnv, openMessaging, relayOutbox, transportKind, type Messaging } from '../messaging/index.ts';
+import { BrokerError, messagingConfigFromEnv, relayOutbox, transportKind, type Messaging } from '../messaging/index.ts';
+import { withConfiguredMessaging } from '../operations/messaging-operations.ts';
 import { catalogCommand } from './catalog.ts';
 import { runDemo } from './demo.ts';
 import { followUntilSignal } from './follow-outbox.ts';
@@ -159,21 +160,7 @@ async function withServices<T>(work: (svc: Services) => Promise<T>, config: Conf
 
 /** Messaging as configured, with back-sync among the consumers when a legacy URL is given (--legacy or TALLY_LEGACY_URL). */
 async function withMessaging<T>(kind: 'embedded' | 'amqp', work: (svc: Services, messaging: Messaging) => Promise<T>, legacyOption?: string): Promise<T> {
-  return withServices(async (svc) => {
-    const { backsyncLegacyUrl, openBacksync } = await import('../migration/backsync/index.ts');
-    const target = backsyncLegacyUrl(legacyOption);
-    const backsync = target ? await openBacksync(svc, target, svc.log) : null;
-    try {
-      const messaging = await openMessaging(svc.store.db, messagingConfigFromEnv(), kind, svc.log, backsync ? [backsync.consumer] : []);
-      try {
-        return await work(svc, messaging);
-      } finally {
-        await messaging.stop();
-      }
-    } finally {
-      await backsync?.close();
-    }
-  });
+  return withServices((svc) => withConfiguredMessaging(svc, kind, (messaging) => work(svc, messaging), { legacyOption }));
 }
 
 export async function main(argv: string[]): Promise<number> {

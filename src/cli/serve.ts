@@ -68,7 +68,7 @@ export async function serve(svc: Services, opts: ServeOptions): Promise<void> {
     intervalMs: 60_000,
     onJob: (job, _date, status, seconds, counts) => metrics.observeJob(job, status, seconds, counts),
   });
-  const api: ApiContext = { svc, now: Date.now, schedule };
+  const api: ApiContext = { svc, now: Date.now, schedule, messaging: opts.messaging };
   const logs = apiLogs(svc.log.level);
   const limits = { idempotencyTtlMs: opts.idempotencyTtlHours * 3600_000, maxConnections: opts.maxConnections };
   const consoleBuilt = await ensureConsoleBuilt();

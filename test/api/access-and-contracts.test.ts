@@ -49,6 +49,7 @@ const routes: [string, string, Role[], unknown?][] = [
   ['POST', '/v1/admin/api-keys', ['admin'], { name: 'ops', role: 'finance' }],
   ['GET', '/v1/admin/catalog', ['admin']],
   ['GET', '/v1/admin/migration', ['admin']],
+  ['GET', '/v1/admin/dead-letters', ['admin']],
   // The catalog in force put again: a no-op (200 unchanged), whoever tries.
   ['PUT', '/v1/admin/catalog', ['admin'], catalogDocument(builtInCatalog)],
   ['POST', '/v1/admin/members/m3/forget', ['admin'], { reason: 'access test' }],
@@ -72,6 +73,9 @@ test('every route of the OpenAPI document is in the access specification', async
   const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
   const specified = new Set(routes.map(([m, url]) => `${m} ${url.split('?')[0]!.replace(/\/m[13]\b/, '/{id}').replace('/renew/', '/{job}/')}`));
   specified.add('POST /v1/admin/api-keys/{keyId}/revocation');
+  // Need a parked message and a consumer to answer 2xx; admin-dead-letters.test.ts checks their roles.
+  specified.add('GET /v1/admin/dead-letters/{id}');
+  specified.add('POST /v1/admin/dead-letters/{id}/replay');
   for (const route of documented) assert.ok(specified.has(route), `${route} has no role specification`);
 });
 

@@ -5,18 +5,19 @@ import { serviceMetrics } from '../../src/api/metrics.ts';
 import { buildApi, type ApiOptions } from '../../src/api/server.ts';
 import { dailySchedule } from '../../src/jobs/scheduler.ts';
 import type { Services } from '../../src/jobs/services.ts';
+import type { MessagingConfig } from '../../src/messaging/index.ts';
 import { openTestServices } from './engine.ts';
 
 /**
  * A service on a fresh in-memory store (or on `svc`, for a test that also runs the CLI on the
  * same store) with one key per role, and a clock the test controls.
  */
-export async function testApi(opts: { rateLimit?: number; today?: string; server?: Partial<ApiOptions>; svc?: Services } = {}) {
+export async function testApi(opts: { rateLimit?: number; today?: string; server?: Partial<ApiOptions>; svc?: Services; messaging?: MessagingConfig } = {}) {
   const svc = opts.svc ?? await openTestServices();
   let now = Date.parse(`${opts.today ?? '2026-03-10'}T12:00:00Z`);
   svc.clock = () => now;
   const schedule = dailySchedule(svc, { owner: 'test', firstDay: async () => null, now: () => now });
-  const api: ApiContext = { svc, now: () => now, schedule };
+  const api: ApiContext = { svc, now: () => now, schedule, ...(opts.messaging ? { messaging: opts.messaging } : {}) };
   const metrics = serviceMetrics(svc.store.db);
   const app = await buildApi(api, { metrics, rateLimit: opts.rateLimit ?? 100_000, keyCacheMs: 0, ...opts.server });
   const keys = {} as Record<Role, string>;

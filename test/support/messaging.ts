@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { DomainEvent } from '../../src/domain/events.ts';
 import type { Consumer, Message } from '../../src/messaging/message.ts';
@@ -43,4 +45,21 @@ export function countingConsumer(name: string, settings: Partial<Consumer> = {})
     },
   };
   return { consumer, handled, calls, state };
+}
+
+/** A partner's webhook endpoint: keeps each delivery's event id and body, and answers with what `status` says at the time. */
+export async function webhookReceiver(status: () => number = () => 204) {
+  const received: { eventId: string; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push({ eventId: String(req.headers['idempotency-key']), body });
+      res.statusCode = status();
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/tally`;
+  return { url, received, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }

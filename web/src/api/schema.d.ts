@@ -2395,6 +2395,373 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dead letters parked by the embedded transport, oldest first
+         * @description Only the embedded transport's dead_letters table is read and replayed here. With RabbitMQ (TALLY_AMQP_URL) the broker's dead-letter queues are not: reading one means taking every message off the queue unacknowledged and letting the channel put them back, a walk of the whole queue per look that hides its messages from a concurrent replay or purge meanwhile; they stay with `tally dlq list|show|replay --transport amqp`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 100 when not given */
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the transport the service is configured with; with amqp, the broker's dead letters are not in this list */
+                            transport: "embedded" | "amqp";
+                            deadLetters: {
+                                /** @description the dead_letters row, as `tally dlq show ID` takes it */
+                                id: string;
+                                /** @description the consumer that gave up on the message (member-webhook, legacy-backsync…) */
+                                consumer: string;
+                                eventId: string;
+                                /** @description the event type */
+                                type: string;
+                                /** @description deliveries tried in all, earlier replays included */
+                                attempts: number;
+                                /** @description what the last attempt failed with */
+                                error: string;
+                                failedAt: string;
+                                message: {
+                                    id: string;
+                                    type: string;
+                                    memberId: string;
+                                    occurredOn: string;
+                                    data: {
+                                        [key: string]: unknown;
+                                    };
+                                } | null;
+                                /** @description the stored body, for a message that could not be decoded (message is then null) */
+                                raw?: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/dead-letters/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One dead letter with its message and error
+         * @description Only the embedded transport's dead_letters table is read and replayed here. With RabbitMQ (TALLY_AMQP_URL) the broker's dead-letter queues are not: reading one means taking every message off the queue unacknowledged and letting the channel put them back, a walk of the whole queue per look that hides its messages from a concurrent replay or purge meanwhile; they stay with `tally dlq list|show|replay --transport amqp`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description a dead letter's id, a positive whole number */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the dead_letters row, as `tally dlq show ID` takes it */
+                            id: string;
+                            /** @description the consumer that gave up on the message (member-webhook, legacy-backsync…) */
+                            consumer: string;
+                            eventId: string;
+                            /** @description the event type */
+                            type: string;
+                            /** @description deliveries tried in all, earlier replays included */
+                            attempts: number;
+                            /** @description what the last attempt failed with */
+                            error: string;
+                            failedAt: string;
+                            message: {
+                                id: string;
+                                type: string;
+                                memberId: string;
+                                occurredOn: string;
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                            } | null;
+                            /** @description the stored body, for a message that could not be decoded (message is then null) */
+                            raw?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/dead-letters/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver a dead letter again to the consumer that gave up on it (Idempotency-Key required, audited)
+         * @description What `tally dlq replay ID` does: the message goes to its consumer again with the consumer's retry schedule, and the answer comes once the consumer has taken it (200; the dead letter is gone) or has failed its schedule again (502; it stays parked with the new error and attempts). 503: the consumer is not configured in this service (TALLY_WEBHOOK_URL for member-webhook, TALLY_LEGACY_URL for back-sync), so nothing was delivered. Only the embedded transport's dead_letters table is read and replayed here. With RabbitMQ (TALLY_AMQP_URL) the broker's dead-letter queues are not: reading one means taking every message off the queue unacknowledged and letting the channel put them back, a walk of the whole queue per look that hides its messages from a concurrent replay or purge meanwhile; they stay with `tally dlq list|show|replay --transport amqp`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description a dead letter's id, a positive whole number */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            replayed: number;
+                            deadLetter: {
+                                /** @description the dead_letters row, as `tally dlq show ID` takes it */
+                                id: string;
+                                /** @description the consumer that gave up on the message (member-webhook, legacy-backsync…) */
+                                consumer: string;
+                                eventId: string;
+                                /** @description the event type */
+                                type: string;
+                                /** @description deliveries tried in all, earlier replays included */
+                                attempts: number;
+                                /** @description what the last attempt failed with */
+                                error: string;
+                                failedAt: string;
+                                message: {
+                                    id: string;
+                                    type: string;
+                                    memberId: string;
+                                    occurredOn: string;
+                                    data: {
+                                        [key: string]: unknown;
+                                    };
+                                } | null;
+                                /** @description the stored body, for a message that could not be decoded (message is then null) */
+                                raw?: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/whoami": {
         parameters: {
             query?: never;
