@@ -1,14 +1,35 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { messagingConfigFromEnv } from '../../src/messaging/index.ts';
+import { encodeMessage } from '../../src/messaging/message.ts';
 import { setRoute } from '../../src/proxy/route-table.ts';
+import { parkDeadLetter } from '../../src/store/deliveries.ts';
 import { consoleHarness, skipBrowserTests, viewports, type ConsoleHarness } from '../support/browser.ts';
+import { events, webhookReceiver } from '../support/messaging.ts';
 
 describe('operations and migration pages', { skip: skipBrowserTests }, () => {
   let h: ConsoleHarness;
+  let partner: Awaited<ReturnType<typeof webhookReceiver>>;
+  let partnerStatus = 204;
   before(async () => {
-    h = await consoleHarness();
+    partner = await webhookReceiver(() => partnerStatus);
+    // The service's member webhook is the partner above; two quick attempts, so a failing replay is parked again at once.
+    h = await consoleHarness({ messaging: messagingConfigFromEnv({
+      TALLY_WEBHOOK_URL: partner.url, TALLY_WEBHOOK_SECRET: 'whsec_test', TALLY_WEBHOOK_MAX_ATTEMPTS: '2', TALLY_RETRY_INITIAL_MS: '5', TALLY_RETRY_MAX_MS: '10',
+    }) });
   });
-  after(() => h?.close());
+  after(async () => {
+    await h?.close();
+    await partner?.close();
+  });
+
+  /** A payment.failed event the member webhook gave up on, parked as the bus parks it; returns its dead letter's id. */
+  async function parkForWebhook(n: number): Promise<{ id: string; eventId: string }> {
+    const [m] = events(1, 'payment.failed', n);
+    await parkDeadLetter(h.t.svc.store.db, { consumer: 'member-webhook', destination: 'member-webhook.dlq', eventId: m!.id, type: m!.type, message: encodeMessage(m!), error: `webhook ${partner.url} answered 503`, attempts: 8 });
+    const row = await h.t.svc.store.db.selectFrom('dead_letters').select('id').where('event_id', '=', m!.id).executeTakeFirstOrThrow();
+    return { id: String(row.id), eventId: m!.id };
+  }
 
   test('an admin sees the job runs after a job ran, and runs a job for a date with a confirmation', async () => {
     await h.t.schedule.runJob('renew', '2026-03-09');
@@ -68,13 +89,14 @@ describe('operations and migration pages', { skip: skipBrowserTests }, () => {
     assert.equal((await h.t.app.inject({ method: 'GET', url: '/v1/whoami', headers: { authorization: `Bearer ${secret}` } })).statusCode, 200, 'not revoked before the confirmation');
     await confirm.getByRole('button', { name: 'Confirm revoke' }).click();
     await page.getByRole('status').filter({ hasText: /console test key.*is revoked/ }).waitFor();
-    assert.match(await row.innerText(), /revoked/);
+    // The message comes with the revocation's answer; the row changes when the list is read again after it.
+    await row.getByRole('cell', { name: /^revoked/ }).waitFor();
     assert.equal(await row.getByRole('button').count(), 0);
     assert.equal((await h.t.app.inject({ method: 'GET', url: '/v1/whoami', headers: { authorization: `Bearer ${secret}` } })).statusCode, 401);
     assert.deepEqual(errors, []);
   });
 
-  test('an admin sees the catalog in force, read-only, and where dead letters are handled', async () => {
+  test('an admin sees the catalog in force, read-only, and that no message is dead-lettered', async () => {
     const { page, errors } = await h.newPage();
     await h.signIn(page, 'admin', '/operations');
     await page.getByRole('heading', { level: 2, name: 'Catalog in force' }).waitFor();
@@ -92,8 +114,77 @@ describe('operations and migration pages', { skip: skipBrowserTests }, () => {
     const jp = prices.getByRole('row', { name: /^JP/ });
     if (await jp.count()) assert.match(await jp.innerText(), /¥[\d,]+\s/);
     assert.ok(await prices.getByRole('row').count() > 1);
-    assert.match(await page.getByRole('main').innerText(), /tally dlq replay ID/);
+    await page.getByText('No dead letters: every consumer has taken every message so far.').waitFor();
+    assert.equal(await page.getByRole('region', { name: 'Dead letters table' }).count(), 0);
     assert.deepEqual(errors, []);
+  });
+
+  test('an admin opens a dead letter, replays it after a confirmation (a double click sends once), and it leaves the list and reaches the webhook once', async () => {
+    const { id, eventId } = await parkForWebhook(41);
+    const { page, errors } = await h.newPage();
+    // Each replay answer held back a moment, so the busy button can be seen and double-clicked.
+    let replays = 0;
+    await page.route('**/v1/admin/dead-letters/*/replay', async (route) => {
+      replays++;
+      await new Promise((r) => setTimeout(r, 400));
+      await route.continue();
+    });
+    await h.signIn(page, 'admin', '/operations');
+    const table = page.getByRole('region', { name: 'Dead letters table' });
+    const row = table.getByRole('row', { name: new RegExp(`^${id} member-webhook`) });
+    await row.waitFor();
+    assert.match(await row.innerText(), new RegExp(`payment\\.failed[\\s\\S]*${eventId.replace(/[.:]/g, '\\$&')}[\\s\\S]*8[\\s\\S]*answered 503`));
+
+    await row.getByRole('button', { name: `Show dead letter ${id}` }).click();
+    const shown = page.getByRole('region', { name: `Dead letter ${id}: payment.failed for member-webhook` });
+    await shown.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'ops-dlq-title');
+    const body = JSON.parse(await shown.getByRole('region', { name: `Message of dead letter ${id}` }).innerText()) as { id: string; memberId: string };
+    assert.deepEqual([body.id, body.memberId], [eventId, 'm41']);
+    assert.match(await shown.innerText(), /answered 503/);
+
+    await shown.getByRole('button', { name: 'Replay…' }).click();
+    const confirm = shown.getByRole('group', { name: new RegExp(`Deliver dead letter ${id} to member-webhook again`) });
+    await confirm.waitFor();
+    assert.deepEqual(await h.axe(page), [], 'the dead letter shown, with its confirmation');
+    await h.screenshot(page, 'operations-dead-letter');
+    assert.equal(partner.received.length, 0, 'nothing delivered before the confirmation');
+    await confirm.getByRole('button', { name: `Confirm: replay ${id}` }).dblclick();
+    const sending = confirm.getByRole('button', { name: 'Replaying…' });
+    await sending.waitFor();
+    assert.equal(await sending.isDisabled(), true);
+    await page.getByRole('status').filter({ hasText: `Dead letter ${id} (payment.failed, event ${eventId}) was delivered to member-webhook again and left the list.` }).waitFor();
+    await page.getByText('No dead letters: every consumer has taken every message so far.').waitFor();
+    assert.equal(await shown.count(), 0);
+    assert.equal(replays, 1, 'one replay request for the double click');
+    assert.deepEqual(partner.received.map((r) => r.eventId), [eventId], 'the webhook received the event once');
+    assert.deepEqual((await h.t.app.inject({ method: 'GET', url: '/v1/admin/dead-letters', headers: h.t.auth('admin') })).json<{ deadLetters: unknown[] }>().deadLetters, []);
+    assert.deepEqual(errors, []);
+    partner.received.length = 0;
+  });
+
+  test('a replay the consumer fails again shows its error, and the dead letter stays with its new attempts', async () => {
+    const { id } = await parkForWebhook(42);
+    partnerStatus = 500;
+    try {
+      const { page, errors } = await h.newPage();
+      await h.signIn(page, 'admin', '/operations');
+      await page.getByRole('button', { name: `Show dead letter ${id}` }).click();
+      const shown = page.getByRole('region', { name: new RegExp(`^Dead letter ${id}:`) });
+      await shown.getByRole('button', { name: 'Replay…' }).click();
+      await shown.getByRole('button', { name: `Confirm: replay ${id}` }).click();
+      await shown.getByRole('alert').filter({ hasText: /member-webhook" failed again: webhook .* answered 500/ }).waitFor();
+      await shown.getByText('answered 500', { exact: false }).first().waitFor();
+      assert.match(await shown.innerText(), /Attempts\s*10/);
+      const row = page.getByRole('region', { name: 'Dead letters table' }).getByRole('row', { name: new RegExp(`^${id} member-webhook`) });
+      await row.filter({ hasText: 'answered 500' }).waitFor();
+      assert.equal(partner.received.length, 2, 'the webhook consumer\'s two attempts');
+      assert.deepEqual(errors.filter((e) => !/status of 502/.test(e)), []);
+    } finally {
+      partnerStatus = 204;
+      partner.received.length = 0;
+      await h.t.svc.store.db.deleteFrom('dead_letters').execute();
+    }
   });
 
   test('the migration page shows each country\'s route, compare runs and cut-over steps', async () => {
@@ -134,7 +225,8 @@ describe('operations and migration pages', { skip: skipBrowserTests }, () => {
         const { page, errors } = await h.newPage({ viewport });
         await h.signIn(page, 'admin', path);
         await page.getByRole('heading', { level: 2 }).first().waitFor();
-        await page.getByRole('status').filter({ hasText: /Loading/ }).waitFor({ state: 'detached' });
+        // Every section loaded (four load at once: job runs, keys, catalog, dead letters).
+        await page.waitForFunction(() => ![...document.querySelectorAll('[role="status"]')].some((e) => e.textContent?.startsWith('Loading')));
         assert.deepEqual(await h.axe(page), [], `${path} ${name}`);
         if (name === 'phone') {
           // Nothing wider than the phone's screen but the tables, which scroll in their own region.

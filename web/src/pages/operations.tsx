@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { problemMessage, type paths } from '../api/client.ts';
 import { formatDateTime, formatMoney } from '../format.ts';
 import { Notice, Page } from '../page.tsx';
@@ -12,6 +12,7 @@ type ApiKey = Json<'/v1/admin/api-keys', 'get'>['keys'][number];
 type Catalog = Json<'/v1/admin/catalog', 'get'>;
 type Job = paths['/v1/admin/jobs/{job}/runs']['post']['parameters']['path']['job'];
 type KeyRole = paths['/v1/admin/api-keys']['post']['requestBody']['content']['application/json']['role'];
+type DeadLetter = Json<'/v1/admin/dead-letters', 'get'>['deadLetters'][number];
 
 const jobs: { job: Job; label: string; what: string }[] = [
   { job: 'renew', label: 'renew', what: 'bills the subscriptions due on that day' },
@@ -49,7 +50,7 @@ function Loading<T>(props: { state: Load<T>; what: string; children: (data: T) =
   return <>{props.children(props.state.data)}</>;
 }
 
-/** Operations: job runs, running a job, API keys, the catalog in force, and where dead letters are handled. */
+/** Operations: job runs, running a job, API keys, the catalog in force, and dead letters. */
 export function Operations(_props: { path: string }) {
   const { api } = useSession();
   const [runs, reloadRuns] = useLoad(() => api.GET('/v1/admin/job-runs', { params: { query: { limit: 50 } } }));
@@ -68,19 +69,7 @@ export function Operations(_props: { path: string }) {
       </section>
       <ApiKeys />
       <CatalogInForce />
-      <section class="ops-section" aria-labelledby="dead-letters">
-        <h2 id="dead-letters">Dead letters</h2>
-        <p>
-          Dead letters are held by the messaging transport (the database with the in-process bus, RabbitMQ's queues with AMQP), and
-          replaying one hands it to its consumer again, which needs the messaging runtime and its consumers. The admin API does not
-          reach them, so this console neither lists nor replays dead letters; they are handled on the command line:
-        </p>
-        <ul>
-          <li><code>tally dlq list [--limit N]</code> lists them,</li>
-          <li><code>tally dlq show ID</code> shows one with its message and error,</li>
-          <li><code>tally dlq replay ID</code> (or <code>--all</code>) delivers them again.</li>
-        </ul>
-      </section>
+      <DeadLetters />
     </Page>
   );
 }
@@ -355,5 +344,174 @@ function CatalogInForce() {
         )}
       </Loading>
     </section>
+  );
+}
+
+/**
+ * Dead letters of the embedded transport: listed, one shown with its message, and replayed after a
+ * confirmation. A replay's Idempotency-Key is made when its confirmation opens and kept until a
+ * definite answer, so a double click or a retry after a lost answer delivers the message once.
+ */
+function DeadLetters() {
+  const { api } = useSession();
+  const [list, reload] = useLoad(() => api.GET('/v1/admin/dead-letters', { params: { query: { limit: 100 } } }));
+  const [shown, setShown] = useState<Load<DeadLetter> | null>(null);
+  // Replayed here: out of the list at once, before the reload answers. Keyed with the time it was parked, as SQLite may give a deleted row's id to the next one.
+  const [replayed, setReplayed] = useState<string[]>([]);
+  const parkedKey = (d: DeadLetter) => `${d.id} ${d.failedAt}`;
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ kind: 'error' | 'info'; text: string } | null>(null);
+  const inFlight = useRef(false);
+  const key = useRef('');
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  const load = async (id: string) => {
+    try {
+      const { data, error, response } = await api.GET('/v1/admin/dead-letters/{id}', { params: { path: { id } } });
+      setShown(data ? { kind: 'ok', data } : { kind: 'error', message: problemMessage(error, `The API answered ${response.status}.`) });
+    } catch (err) {
+      setShown({ kind: 'error', message: problemMessage(err, 'The Tally API could not be reached.') });
+    }
+  };
+  const show = (id: string) => {
+    setMessage(null);
+    setConfirming(false);
+    setShown({ kind: 'loading' });
+    void load(id);
+  };
+  const askReplay = () => {
+    key.current = crypto.randomUUID();
+    setMessage(null);
+    setConfirming(true);
+  };
+  const replay = async (d: DeadLetter) => {
+    if (inFlight.current) return;
+    inFlight.current = true;
+    setBusy(true);
+    try {
+      const { data, error, response } = await api.POST('/v1/admin/dead-letters/{id}/replay', { params: { path: { id: d.id } }, headers: { 'Idempotency-Key': key.current } });
+      if (data) {
+        setReplayed((r) => [...r, parkedKey(d)]);
+        setShown(null);
+        setMessage({ kind: 'info', text: `Dead letter ${d.id} (${d.type}, event ${d.eventId}) was delivered to ${d.consumer} again and left the list.` });
+        heading.current?.focus();
+      } else {
+        setMessage({ kind: 'error', text: problemMessage(error, `The API answered ${response.status}.`) });
+        // A consumer that failed again left new attempts and a new error on it.
+        void load(d.id);
+      }
+      setConfirming(false);
+      reload();
+    } catch (err) {
+      // No answer: it may have been delivered. The same key asks again without delivering twice.
+      setMessage({ kind: 'error', text: `${problemMessage(err, 'The Tally API could not be reached.')} Replay again: it will not be delivered twice.` });
+    } finally {
+      inFlight.current = false;
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section class="ops-section" aria-labelledby="dead-letters">
+      <h2 id="dead-letters" ref={heading} tabIndex={-1}>Dead letters</h2>
+      <p class="help">
+        Messages a consumer gave up on after its last attempt, parked in Tally's database by the in-process bus, oldest first; times in {zone}.
+        Replaying one delivers it to that consumer again, as <code>tally dlq replay ID</code> does.
+      </p>
+      {message && shown?.kind !== 'ok' && <Notice kind={message.kind}>{message.text}</Notice>}
+      <Loading state={list} what="Dead letters">
+        {(d) => {
+          const rows = d.deadLetters.filter((x) => !replayed.includes(parkedKey(x)));
+          return (
+            <>
+              {d.transport === 'amqp' && (
+                <p>
+                  This service runs its messaging on RabbitMQ, whose dead-letter queues are not read here (looking means taking the whole queue off and putting it back):
+                  use <code>tally dlq list --transport amqp</code>. Below are only messages parked while the in-process bus was in use.
+                </p>
+              )}
+              {rows.length === 0 ? <p>No dead letters: every consumer has taken every message so far.</p> : (
+                <div class="table-wrap" tabIndex={0} role="region" aria-label="Dead letters table">
+                  <table>
+                    <caption class="visually-hidden">Dead letters, oldest first</caption>
+                    <thead><tr><th scope="col">Id</th><th scope="col">Consumer</th><th scope="col">Event type</th><th scope="col">Event id</th><th scope="col" class="num">Attempts</th><th scope="col">Failed at</th><th scope="col">Error</th><th scope="col">Action</th></tr></thead>
+                    <tbody>
+                      {rows.map((x) => (
+                        <tr key={x.id}>
+                          <th scope="row" class="num">{x.id}</th>
+                          <td>{x.consumer}</td>
+                          <td>{x.type}</td>
+                          <td><code>{x.eventId}</code></td>
+                          <td class="num">{x.attempts}</td>
+                          <td>{when(x.failedAt)}</td>
+                          <td class="ops-dlq-error">{x.error}</td>
+                          <td class="ops-row-actions">
+                            <button type="button" class="small secondary" aria-label={`Show dead letter ${x.id}`} aria-controls="ops-dlq-shown" onClick={() => show(x.id)}>Show</button>
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+            </>
+          );
+        }}
+      </Loading>
+      <div id="ops-dlq-shown">
+        {shown && (
+          <Loading state={shown} what="The dead letter">
+            {(x) => (
+              <ShownDeadLetter x={x} confirming={confirming} busy={busy} message={message} onAsk={askReplay}
+                onConfirm={() => void replay(x)} onCancel={() => setConfirming(false)} onClose={() => setShown(null)} />
+            )}
+          </Loading>
+        )}
+      </div>
+    </section>
+  );
+}
+
+/** One dead letter with its error and message, and its replay; the heading takes focus when it opens and when a failed replay brings it back changed. */
+function ShownDeadLetter(props: {
+  x: DeadLetter; confirming: boolean; busy: boolean; message: { kind: 'error' | 'info'; text: string } | null;
+  onAsk: () => void; onConfirm: () => void; onCancel: () => void; onClose: () => void;
+}) {
+  const { x, confirming, busy } = props;
+  const heading = useRef<HTMLHeadingElement>(null);
+  const confirm = useRef<HTMLButtonElement>(null);
+  useEffect(() => heading.current?.focus(), [x]);
+  useEffect(() => {
+    if (confirming) confirm.current?.focus();
+  }, [confirming]);
+  return (
+    <div class="panel" role="region" aria-labelledby="ops-dlq-title">
+      <h3 id="ops-dlq-title" tabIndex={-1} ref={heading}>Dead letter {x.id}: {x.type} for {x.consumer}</h3>
+      <dl class="cs-facts">
+        <div><dt>Event id</dt><dd><code>{x.eventId}</code></dd></div>
+        <div><dt>Member</dt><dd>{x.message?.memberId ?? '—'}</dd></div>
+        <div><dt>Attempts</dt><dd>{x.attempts}</dd></div>
+        <div><dt>Failed at</dt><dd>{when(x.failedAt)}</dd></div>
+      </dl>
+      <h4>Error</h4>
+      <p class="ops-dlq-error">{x.error}</p>
+      <h4>Message</h4>
+      <pre class="ops-dlq-message" tabIndex={0} role="region" aria-label={`Message of dead letter ${x.id}`}>{x.message ? JSON.stringify(x.message, null, 2) : x.raw ?? ''}</pre>
+      {!x.message && <p class="help">The stored body is not a Tally event, so it cannot be replayed; <code>tally dlq purge</code> removes it.</p>}
+      {props.message && <Notice kind={props.message.kind}>{props.message.text}</Notice>}
+      {confirming ? (
+        <div class="ops-confirm" role="group" aria-labelledby="ops-dlq-confirm">
+          <p id="ops-dlq-confirm"><strong>Deliver dead letter {x.id} to {x.consumer} again?</strong> A consumer that fails again is retried on its schedule before the message is parked again.</p>
+          <button type="button" ref={confirm} disabled={busy} aria-busy={busy} onClick={props.onConfirm}>{busy ? 'Replaying…' : `Confirm: replay ${x.id}`}</button>
+          <button type="button" class="secondary" disabled={busy} onClick={props.onCancel}>Cancel</button>
+        </div>
+      ) : (
+        <div class="ops-confirm">
+          {x.message && <button type="button" onClick={props.onAsk}>Replay…</button>}
+          <button type="button" class="secondary" onClick={props.onClose}>Close</button>
+        </div>
+      )}
+    </div>
   );
 }
