@@ -175,10 +175,11 @@ describe('operations and migration pages', { skip: skipBrowserTests }, () => {
       await shown.getByRole('button', { name: `Confirm: replay ${id}` }).click();
       await shown.getByRole('alert').filter({ hasText: /member-webhook" failed again: webhook .* answered 500/ }).waitFor();
       await shown.getByText('answered 500', { exact: false }).first().waitFor();
-      assert.match(await shown.innerText(), /Attempts\s*10/);
+      // 8 attempts before, one more now (one attempt while the operator waits).
+      await shown.filter({ hasText: /Attempts\s*9(?!\d)/ }).waitFor();
       const row = page.getByRole('region', { name: 'Dead letters table' }).getByRole('row', { name: new RegExp(`^${id} member-webhook`) });
       await row.filter({ hasText: 'answered 500' }).waitFor();
-      assert.equal(partner.received.length, 2, 'the webhook consumer\'s two attempts');
+      assert.equal(partner.received.length, 1, 'one attempt at the webhook');
       assert.deepEqual(errors.filter((e) => !/status of 502/.test(e)), []);
     } finally {
       partnerStatus = 204;

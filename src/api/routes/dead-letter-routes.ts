@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFound } from '../../domain/errors.ts';
 import { inProcessBus } from '../../messaging/bus.ts';
-import { messagingConfigFromEnv, transportKind, type DeadLetter } from '../../messaging/index.ts';
+import { messagingConfigFromEnv, transportKind, type DeadLetter, type MessagingConfig } from '../../messaging/index.ts';
 import { withConfiguredMessaging } from '../../operations/messaging-operations.ts';
 import type { ApiContext } from '../context.ts';
 import { HttpProblem } from '../problem.ts';
@@ -64,8 +64,9 @@ export function deadLetterRoutes(app: FastifyInstance, api: ApiContext): void {
     config: { roles: ['admin'] },
     schema: {
       tags, summary: 'Deliver a dead letter again to the consumer that gave up on it (Idempotency-Key required, audited)',
-      description: `What \`tally dlq replay ID\` does: the message goes to its consumer again with the consumer's retry schedule, and the `
-        + 'answer comes once the consumer has taken it (200; the dead letter is gone) or has failed its schedule again (502; it stays parked '
+      description: `What \`tally dlq replay ID\` does, with one attempt at the partner webhook instead of its retry schedule (an operator `
+        + 'is waiting for the answer; a replay can be asked again): the answer comes once the consumer has taken it (200; the dead letter is gone) '
+        + 'or has failed again (502; it stays parked '
         + 'with the new error and attempts). 503: the consumer is not configured in this service (TALLY_WEBHOOK_URL for member-webhook, '
         + `TALLY_LEGACY_URL for back-sync), so nothing was delivered. ${where}`,
       params: DeadLetterParams,
@@ -81,7 +82,7 @@ export function deadLetterRoutes(app: FastifyInstance, api: ApiContext): void {
         throw new HttpProblem(503, `consumer "${before.consumer}" is not configured in this service (TALLY_WEBHOOK_URL for member-webhook, TALLY_LEGACY_URL for back-sync), so dead letter ${id} cannot be delivered; it stays parked`, 'consumer');
       }
       return messaging.deadLetters.replay(id);
-    }, { config: config() });
+    }, { config: oneAttemptNow(config()) });
     const after = outcome.failed ? await parked.show(id) : undefined;
     await audit(req, before, after);
     if (after) throw new HttpProblem(502, `consumer "${after.consumer}" failed again: ${after.error}. Dead letter ${id} stays parked (${after.attempts} attempts).`, 'consumer');
@@ -104,4 +105,12 @@ export function deadLetterRoutes(app: FastifyInstance, api: ApiContext): void {
       after: JSON.stringify(after ? { attempts: after.attempts, error: after.error, failedAt: after.failedAt } : { replayed: true }),
     }).execute();
   }
+}
+
+/**
+ * The webhook's retry schedule is minutes long (8 attempts, backing off to a minute): right for
+ * the relay, wrong for a request an operator waits on. One attempt, and a failure stays parked.
+ */
+function oneAttemptNow(config: MessagingConfig): MessagingConfig {
+  return { ...config, webhookTuning: { ...config.webhookTuning, maxAttempts: 1 } };
 }

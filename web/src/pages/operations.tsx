@@ -502,7 +502,7 @@ function ShownDeadLetter(props: {
       {props.message && <Notice kind={props.message.kind}>{props.message.text}</Notice>}
       {confirming ? (
         <div class="ops-confirm" role="group" aria-labelledby="ops-dlq-confirm">
-          <p id="ops-dlq-confirm"><strong>Deliver dead letter {x.id} to {x.consumer} again?</strong> A consumer that fails again is retried on its schedule before the message is parked again.</p>
+          <p id="ops-dlq-confirm"><strong>Deliver dead letter {x.id} to {x.consumer} again?</strong> One attempt is made now; if the consumer fails again, the message stays parked with the new error, and can be replayed again.</p>
           <button type="button" ref={confirm} disabled={busy} aria-busy={busy} onClick={props.onConfirm}>{busy ? 'Replaying…' : `Confirm: replay ${x.id}`}</button>
           <button type="button" class="secondary" disabled={busy} onClick={props.onCancel}>Cancel</button>
         </div>
