@@ -166,7 +166,7 @@ export async function buildApi(api: ApiContext, opts: ApiOptions): Promise<Fasti
   catalogRoutes(app, api);
   migrationRoutes(app, api);
   deadLetterRoutes(app, api);
-  sessionRoutes(app);
+  sessionRoutes(app, api);
   if (opts.console) await consoleRoutes(app, opts.console);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -68,6 +68,12 @@ test('every route answers 401 without a key, 403 to every other role, and serves
   }
 });
 
+test('whoami names the key, its role and the time zone business days are counted in', async () => {
+  const r = await t.app.inject({ method: 'GET', url: '/v1/whoami', headers: t.auth('finance') });
+  assert.equal(r.statusCode, 200, r.body);
+  assert.deepEqual(r.json(), { name: 'test finance', role: 'finance', reportingTimeZone: 'UTC' });
+});
+
 test('every route of the OpenAPI document is in the access specification', async () => {
   const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
   const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));

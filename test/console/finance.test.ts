@@ -75,7 +75,7 @@ describe('console: finance', { skip: skipBrowserTests }, () => {
     await h.signIn(page, 'finance', `/finance${range}`);
     await page.getByRole('heading', { level: 1, name: 'Finance' }).waitFor();
     await page.getByRole('table', { name: /Revenue per business day/ }).waitFor();
-    assert.match(await page.getByRole('main').innerText(), /business day in the reporting time zone/);
+    assert.match(await page.getByRole('main').innerText(), /business day in UTC \(the reporting time zone/);
 
     // The chart: a canvas drawn with something on it, described for a screen reader.
     const canvas = page.getByRole('img', { name: /Line chart: billed, collected and refunded in EUR/ });

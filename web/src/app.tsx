@@ -20,10 +20,10 @@ const sectionPages: Record<string, FunctionComponent<{ path: string }>> = {
   '/migration': Migration,
 };
 
-type State = { kind: 'checking' } | { kind: 'signed-out'; notice: string | null } | { kind: 'signed-in'; key: string; name: string; role: Role };
+type State = { kind: 'checking' } | { kind: 'signed-out'; notice: string | null } | { kind: 'signed-in'; key: string; name: string; role: Role; reportingTimeZone: string };
 
 /** Ask the API whose key this is: the key's name and role, or why it cannot be used. */
-async function whoami(key: string): Promise<{ name: string; role: Role } | { failure: string }> {
+async function whoami(key: string): Promise<{ name: string; role: Role; reportingTimeZone: string } | { failure: string }> {
   try {
     const { data, error, response } = await apiClient(key).GET('/v1/whoami');
     if (data) return data;
@@ -66,6 +66,7 @@ export function App() {
   const session = useMemo<Session | null>(() => state.kind !== 'signed-in' ? null : {
     name: state.name,
     role: state.role,
+    reportingTimeZone: state.reportingTimeZone,
     api: apiClient(state.key, () => signOut('The API no longer accepts your key; sign in again.')),
     signOut: () => signOut(),
   }, [state, signOut]);

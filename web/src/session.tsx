@@ -13,6 +13,8 @@ export interface Session {
   /** The key's name and role as the API reported them (GET /v1/whoami). */
   name: string;
   role: Role;
+  /** The IANA zone the server counts business days in (TALLY_REPORTING_TZ), as GET /v1/whoami reports it. */
+  reportingTimeZone: string;
   /** The typed API client, sending the key. */
   api: Api;
   signOut(): void;

@@ -2790,6 +2790,11 @@ export interface paths {
                             name: string;
                             /** @description What the key may call */
                             role: "member-app" | "cs-agent" | "finance" | "admin" | "dvd-partner";
+                            /**
+                             * @description The IANA time zone business days are counted in (TALLY_REPORTING_TZ): revenue days, closed days, job dates
+                             * @example Europe/Berlin
+                             */
+                            reportingTimeZone: string;
                         };
                     };
                 };

@@ -7,8 +7,6 @@ import { Notice, Page } from '../page.tsx';
 import { href } from '../router.ts';
 import { useSession } from '../session.tsx';
 
-/** Business days are the server's reporting time zone's (TALLY_REPORTING_TZ); the API does not name it, so the page says which it is by that name. */
-const reportingZone = 'the reporting time zone';
 
 type JobRun = paths['/v1/finance/job-runs']['get']['responses'][200]['content']['application/json']['runs'][number];
 
@@ -30,7 +28,7 @@ type Range = { from: string; to: string };
  * (from the job runs), and asks for no revenue while no day has been closed at all.
  */
 export function Finance(_props: { path: string }) {
-  const { api } = useSession();
+  const { api, reportingTimeZone } = useSession();
   const [runs, setRuns] = useState<Load<JobRun[]>>({ kind: 'loading' });
   const [chosen, setChosen] = useState<Range | null>(rangeInUrl);
 
@@ -55,7 +53,7 @@ export function Finance(_props: { path: string }) {
   return (
     <Page title="Finance">
       <p>
-        Revenue per <strong>business day in {reportingZone}</strong> (set on the server with <code>TALLY_REPORTING_TZ</code>),
+        Revenue per <strong>business day in {reportingTimeZone}</strong> (the reporting time zone, set on the server with <code>TALLY_REPORTING_TZ</code>),
         by country and currency. Amounts are in each currency with its own decimals; currencies are never added together.
         Only closed days are shown: a day is closed by the <code>report-revenue</code> job once it is over.
       </p>
@@ -137,6 +135,8 @@ const chartFigures: { figure: 'billed' | 'collected' | 'refunded'; label: string
 ];
 
 function RevenueView(props: { days: RevenueDay[]; from: string; to: string }) {
+  // Business days are the server's reporting time zone's: say which.
+  const { reportingTimeZone: reportingZone } = useSession();
   const { days, from, to } = props;
   const currencies = useMemo(() => currenciesOf(days), [days]);
   const [chosen, setChosen] = useState<string | null>(null);
@@ -243,6 +243,8 @@ function CsvDownload(props: { from: string; to: string }) {
 }
 
 function BalanceCheck(props: { days: RevenueDay[] }) {
+  // Business days are the server's reporting time zone's: say which.
+  const { reportingTimeZone: reportingZone } = useSession();
   const { days } = props;
   const unbalanced = days.filter((d) => !d.balanced);
   return (
