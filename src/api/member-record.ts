@@ -32,7 +32,8 @@ export async function memberRecord(svc: Pick<Services, 'store' | 'memberStore'>,
   if (!m) return undefined;
   const [invoices, attempts, payments, refunds, chargebacks, credits, giftCards, audit, archived] = await Promise.all([
     memberInvoices(db, id),
-    db.selectFrom('payment_attempts').selectAll().where('member_id', '=', id).orderBy('invoice_id').orderBy('attempt_no').execute(),
+    // By day, as the member lived them (an invoice id sorts "#10" before "#2").
+    db.selectFrom('payment_attempts').selectAll().where('member_id', '=', id).orderBy('attempted_on').orderBy('invoice_id').orderBy('attempt_no').execute(),
     db.selectFrom('payments').selectAll().where('member_id', '=', id).orderBy('paid_on').execute(),
     db.selectFrom('refunds').selectAll().where('member_id', '=', id).orderBy('refunded_on').execute(),
     db.selectFrom('chargebacks').selectAll().where('member_id', '=', id).orderBy('received_on').execute(),
@@ -63,7 +64,7 @@ export async function memberRecord(svc: Pick<Services, 'store' | 'memberStore'>,
   return {
     ...record,
     invoices: whole(record.invoices, archivedInvoices, (i) => i.id, (a, b) => a.number - b.number),
-    attempts: whole(record.attempts, archived.attempts, (a) => a.idem_key, (a, b) => byText(a.invoice_id, b.invoice_id) || a.attempt_no - b.attempt_no),
+    attempts: whole(record.attempts, archived.attempts, (a) => a.idem_key, (a, b) => byText(a.attempted_on, b.attempted_on) || byText(a.invoice_id, b.invoice_id) || a.attempt_no - b.attempt_no),
     payments: whole(record.payments, archived.payments, (p) => p.id, (a, b) => byText(a.paid_on, b.paid_on)),
     refunds: whole(record.refunds, archived.refunds, (r) => r.id, (a, b) => byText(a.refunded_on, b.refunded_on)),
     chargebacks: whole(record.chargebacks, archived.chargebacks, (c) => c.id, (a, b) => byText(a.received_on, b.received_on)),

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Role } from '../../src/api/api-keys.ts';
+import type { Services } from '../../src/jobs/services.ts';
 import { consoleDist, ensureConsoleBuilt } from '../../src/api/console.ts';
 import type { MessagingConfig } from '../../src/messaging/index.ts';
 import { testApi } from './api.ts';
@@ -45,10 +46,10 @@ export interface ConsolePage {
 
 export type ConsoleHarness = Awaited<ReturnType<typeof consoleHarness>>;
 
-export async function consoleHarness(opts: { today?: string; messaging?: MessagingConfig } = {}) {
+export async function consoleHarness(opts: { today?: string; messaging?: MessagingConfig; svc?: Services } = {}) {
   if (!existsSync(chromiumPath)) throw new Error(`no chromium at ${chromiumPath}: apt-get install -y chromium (or set TALLY_CHROMIUM)`);
   if (!(await ensureConsoleBuilt(() => undefined))) throw new Error('the console did not build: run npm run console:build');
-  const t = await testApi({ today: opts.today, server: { console: consoleDist }, messaging: opts.messaging });
+  const t = await testApi({ today: opts.today, svc: opts.svc, server: { console: consoleDist }, messaging: opts.messaging });
   const url = await t.listen();
   let browser: Browser;
   try {
