@@ -36,9 +36,20 @@ export async function stopBillingCountry(db: Kysely<LegacySchema>, country: stri
   await db.insertInto('country_billing_stop').values({ country_cd: country, stopped_dt: laStamp.format(new Date(now)), stopped_by: by.slice(0, 120), reason_txt: reason?.slice(0, 200) ?? null }).execute();
 }
 
-/** Bill a country again (a cut-over rolled back). */
+/**
+ * Bill a country again (a cut-over rolled back): its own switch, and the members stopped one by
+ * one in it (those who signed up on Tally meanwhile, written back stopped): the route goes back
+ * to the legacy for all of them, and Tally stops billing all of them.
+ */
 export async function resumeBillingCountry(db: Kysely<LegacySchema>, country: string): Promise<void> {
   if (await hasTable(db)) await db.deleteFrom('country_billing_stop').where('country_cd', '=', country).execute();
+  if (!(await hasTable(db, 'customer_billing_stop'))) return;
+  const accounts = [...(await accountsOfCountries(db, [country]))];
+  for (let i = 0; i < accounts.length; i += 500) {
+    const stopped = await db.selectFrom('customer_billing_stop as s').innerJoin('customer as c', 'c.acct_no', 's.acct_no').innerJoin('account as a', 'a.cust_id', 'c.cust_id')
+      .select('s.acct_no').where('a.acct_id', 'in', accounts.slice(i, i + 500)).execute();
+    await resumeBillingMembers(db, stopped.map((r) => r.acct_no));
+  }
 }
 
 /** The countries the nightly run leaves alone; none on a legacy that never had one stopped. */
@@ -63,6 +74,16 @@ export async function accountsOfCountries(db: Kysely<LegacySchema>, countries: s
   return new Set([...byCustomer, ...byAddress].map((r) => Number(r.acct_id)));
 }
 
+/** The per-member switch's table, made ahead by a writer that stops members inside its own transactions (DDL there would commit them on MySQL). */
+export async function ensureMemberBillingStopTable(db: Kysely<LegacySchema>): Promise<void> {
+  await ensureTable(db, 'customer_billing_stop');
+}
+
+/** A member's switch row, as stopBillingMembers writes it: the legacy's wall clock (Los Angeles), who and why. */
+export function memberBillingStopRow(acctNo: string, by: string, reason: string | null, now = Date.now()): LegacySchema['customer_billing_stop'] {
+  return { acct_no: acctNo, stopped_dt: laStamp.format(new Date(now)), stopped_by: by.slice(0, 120), reason_txt: reason?.slice(0, 200) ?? null };
+}
+
 /**
  * The same switch for some members of a country (a canary cohort cut over ahead of the rest),
  * by their account numbers, in customer_billing_stop.
@@ -74,7 +95,7 @@ export async function stopBillingMembers(db: Kysely<LegacySchema>, acctNos: stri
     const part = acctNos.slice(i, i + 500);
     const held = new Set((await db.selectFrom('customer_billing_stop').select('acct_no').where('acct_no', 'in', part).execute()).map((r) => r.acct_no));
     const fresh = part.filter((a) => !held.has(a));
-    if (fresh.length) await db.insertInto('customer_billing_stop').values(fresh.map((acct_no) => ({ acct_no, stopped_dt: laStamp.format(new Date(now)), stopped_by: by.slice(0, 120), reason_txt: reason?.slice(0, 200) ?? null }))).execute();
+    if (fresh.length) await db.insertInto('customer_billing_stop').values(fresh.map((acctNo) => memberBillingStopRow(acctNo, by, reason, now))).execute();
     added += fresh.length;
   }
   return added;

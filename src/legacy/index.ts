@@ -3,7 +3,8 @@
  * from Tally; Tally's migration tools read it through its own schema.
  */
 export {
-  accountsBilledElsewhere, accountsOfCountries, billingStoppedCountries, resumeBillingCountry, resumeBillingMembers, stopBillingCountry, stopBillingMembers,
+  accountsBilledElsewhere, accountsOfCountries, billingStoppedCountries, ensureMemberBillingStopTable, memberBillingStopRow, resumeBillingCountry, resumeBillingMembers,
+  stopBillingCountry, stopBillingMembers,
 } from './billing-stop.ts';
 export { LegacyError, legacyEngineOf, openLegacy, type LegacyDb, type LegacyEngine } from './connect.ts';
 export { dec4, formatDec4, includedTax, roundBankers, timesRate, type Dec4 } from './decimal.ts';

@@ -150,3 +150,60 @@ test('a cohort\'s legacy-stop stops the cohort as the legacy has it then: a coho
     await closeServices(svc);
   }
 });
+
+/** Back-sync from Tally's outbox into the legacy, delivered now. */
+async function writeBack(svc: Services, legacy: LegacyDb): Promise<void> {
+  const bus = inProcessBus(svc.store.db);
+  bus.subscribe(await backsyncConsumer({ legacy: legacy.db, tally: svc, servedByTally: servedByRoutes(svc.store.db, 0), tuning: { concurrency: 4, maxAttempts: 2, backoff: { initialMs: 1, maxMs: 2 } } }));
+  await relayOutbox(svc.store.db, bus, { owner: `${hostname()}:${process.pid}:test` });
+}
+
+const stoppedMembers = async (legacy: LegacyDb) => new Set((await legacy.db.selectFrom('customer_billing_stop').select('acct_no').execute()).map((s) => s.acct_no));
+
+/** The legacy's invoices of one member issued on or after a day (those its own nightly run made). */
+const legacyInvoicesFrom = (legacy: LegacyDb, acctNo: string, day: string) => legacy.db.selectFrom('invoice_header as h').innerJoin('account as a', 'a.acct_id', 'h.acct_id')
+  .innerJoin('customer as c', 'c.cust_id', 'a.cust_id').select('h.inv_id').where('c.acct_no', '=', acctNo).where('h.inv_dt', '>=', `${day} 00:00:00`).execute();
+
+for (const cohortPercent of [50, 100]) {
+  test(`a member who signs up on Tally after ${cohortPercent < 100 ? 'a cohort\'s' : 'the country\'s'} cut-over is written back with the legacy's billing stopped: billed once, by Tally; an abort gives it back to the legacy`, async () => {
+    const url = await seededLegacy(60, ['DE'], 33, asOf, { warts: false });
+    const svc = await openTestServices();
+    const legacy = await openLegacy(url);
+    try {
+      await migrate(svc, { source: 'legacy', from: url, countries: ['DE'], mode: 'load', asOf, horizonMonths: 24 }, () => {});
+      const work = legacyWork(svc, legacy, { from: url, asOf, reportDir: () => mkdtempSync(join(tmpdir(), 'tally-cutover-')) });
+      const r = await runCutover(svc.store.db, work, { country: 'DE', cohortPercent, waitMs: 2000 });
+      assert.equal(r.status, 'finished', JSON.stringify(r));
+
+      // Days later a member signs up on Tally (the proxy sends the cohort there): the legacy-stop is long past.
+      const id = Array.from({ length: 100 }, (_, i) => `T-DE-${i}`).find((m) => cohortOf(m) < cohortPercent)!;
+      const signedUp = '2026-12-02';
+      await signupMember(svc, { id, email: null, country: 'DE', region: null, timezone: 'Europe/Berlin', paymentToken: 'tok_ok', plan: 'standard' }, signedUp);
+      await writeBack(svc, legacy);
+      assert.ok(await legacy.db.selectFrom('customer').select('acct_no').where('acct_no', '=', id).executeTakeFirst(), 'back-sync wrote the sign-up into the legacy');
+      assert.ok((await stoppedMembers(legacy)).has(id), 'written back with the legacy\'s billing stopped');
+
+      // Its first renewal: the legacy's night leaves it alone, Tally bills it, once.
+      const renewal = '2027-01-02';
+      await runLegacyDay(legacy.db, renewal);
+      assert.deepEqual(await legacyInvoicesFrom(legacy, id, renewal), [], 'the legacy does not bill a member Tally bills');
+      await runRenewal(svc, renewal);
+      const tallyPeriods = await svc.store.db.selectFrom('invoices').select('period_start').where('member_id', '=', id).orderBy('period_start').execute();
+      assert.deepEqual(tallyPeriods.map((i) => i.period_start), [signedUp, renewal], 'its sign-up period and its first renewal');
+      await writeBack(svc, legacy);
+      assert.deepEqual(await billedTwice(svc, legacy), { tally: [], legacy: [] });
+
+      // An abort hands the cohort (or the country) back to the legacy, the new member with it: the legacy bills it again, Tally no longer.
+      const aborted = await abortCutover(svc.store.db, work, { country: 'DE', waitMs: 2000, backsyncWaitMs: 5000 });
+      assert.equal(aborted.status, 'aborted', JSON.stringify(aborted));
+      assert.ok(!(await stoppedMembers(legacy)).has(id), 'the legacy bills it again');
+      assert.deepEqual(await billingStoppedCountries(legacy.db), []);
+      const next = await runRenewal(svc, '2027-02-02');
+      assert.equal((await svc.store.db.selectFrom('invoices').select('id').where('member_id', '=', id).execute()).length, 2, 'Tally leaves it to the legacy');
+      assert.ok(next.counts.leftToSource! > 0);
+    } finally {
+      await legacy.close();
+      await closeServices(svc);
+    }
+  });
+}

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Invoice } from '../../domain/invoice.ts';
 import type { Member } from '../../domain/member.ts';
-import { dec4, formatDec4, legacyEngineOf, type LegacySchema } from '../../legacy/index.ts';
+import { dec4, ensureMemberBillingStopTable, formatDec4, legacyEngineOf, memberBillingStopRow, type LegacySchema } from '../../legacy/index.ts';
 import { inTransaction } from '../../legacy/member-api-store.ts';
 import type { Services } from '../../jobs/services.ts';
 import type { Message } from '../../messaging/index.ts';
@@ -43,6 +43,7 @@ export async function ensureBacksyncTables(db: Kysely<LegacySchema>): Promise<vo
     .addColumn('event_type', v(64), (c) => c.notNull()).addColumn('occurred_on', sql.raw('char(10)'), (c) => c.notNull()).addColumn('applied_at', v(30), (c) => c.notNull()).execute();
   await db.schema.createTable('tally_backsync_keys').ifNotExists().addColumn('kind', v(16), (c) => c.notNull()).addColumn('tally_id', v(240), (c) => c.notNull())
     .addColumn('legacy_id', 'bigint', (c) => c.notNull()).addPrimaryKeyConstraint('tally_backsync_keys_pk', ['kind', 'tally_id']).execute();
+  await ensureMemberBillingStopTable(db);
   // Status reads the last applied event per country.
   const index = db.schema.createIndex('tally_backsync_applied_country').on('tally_backsync_applied').columns(['country', 'applied_at']);
   if (engine === 'mysql') await index.execute().catch((err: { errno?: number }) => { if (err.errno !== 1061) throw err; });
@@ -157,7 +158,7 @@ async function writeEvent(trx: Trx, ctx: WriterContext, m: Message, t: TallyView
   if (!customer) {
     // Only a sign-up creates a customer; any other event of a member the legacy does not know is refused.
     if (m.type !== 'subscription.created') throw new LegacyRefusal(`the legacy has no customer with account number "${member.id}" (event ${m.id})`);
-    customer = await createCustomer(trx, member, now);
+    customer = await createCustomer(trx, member, now, (ctx.now ?? Date.now)());
   }
   // Touching the customer and account first serializes writers of one member, as the legacy's own actions do, and moves their change marks.
   await trx.updateTable('customer').set({ updated_dt: now }).where('cust_id', '=', customer.cust_id).execute();
@@ -183,7 +184,13 @@ async function writeEvent(trx: Trx, ctx: WriterContext, m: Message, t: TallyView
   if (status !== account.status_cd) await trx.updateTable('account').set({ status_cd: status }).where('acct_id', '=', acctId).execute();
 }
 
-async function createCustomer(trx: Trx, member: Member, now: string): Promise<LegacySchema['customer']> {
+/**
+ * A member who signed up on Tally, in the legacy: its rows, and its billing switch off. Tally
+ * bills it from its first day; a canary cohort's legacy-stop has long been taken by then and
+ * would not see it, so without the switch the legacy's nightly run would bill it too. An abort
+ * that gives its country or cohort back to the legacy turns the switch on again with the rest.
+ */
+async function createCustomer(trx: Trx, member: Member, now: string, nowMs: number): Promise<LegacySchema['customer']> {
   const rows = signupRows(member, now);
   const taken = await trx.selectFrom('customer').select('cust_id').where('acct_no', '=', member.id).executeTakeFirst();
   if (taken) throw new LegacyRefusal(`account number "${member.id}" belongs to a deleted legacy customer`);
@@ -195,6 +202,7 @@ async function createCustomer(trx: Trx, member: Member, now: string): Promise<Le
   const acctId = await nextId(trx, 'account');
   await trx.insertInto('account').values({ acct_id: acctId, cust_id: custId, ...rows.account }).execute();
   await trx.insertInto('payment_method').values({ pm_id: await nextId(trx, 'payment_method'), acct_id: acctId, ...rows.card }).execute();
+  await trx.insertInto('customer_billing_stop').values(memberBillingStopRow(member.id, 'tally back-sync', 'signed up on Tally, which bills this member', nowMs)).execute();
   return customer;
 }
 
