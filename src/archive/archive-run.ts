@@ -48,6 +48,12 @@ export interface RunOptions {
   pageSize?: number;
   /** Rows in one file before the next is begun (default 200,000). */
   fileRows?: number;
+  /**
+   * Anchor rows staged over all of a unit's open files (every partition) before they are all
+   * written, verified and their hot rows deleted (default 250,000): what a pass of deletes holds,
+   * and how far the reading runs ahead of the deletes.
+   */
+  stagedRows?: number;
   /** Rows deleted per transaction (default 2000): short transactions, no long locks. */
   deleteBatch?: number;
   /**
@@ -211,6 +217,7 @@ export class ClassRun {
     const cut = this.opts.cutoffs[this.cls.name];
     const pageSize = this.opts.pageSize ?? 5000;
     const fileRows = this.opts.fileRows ?? 200_000;
+    const stagedRows = this.opts.stagedRows ?? 250_000;
     for (const unit of this.cls.units) {
       const read = async (after: Row | undefined) => {
         const page = await eligiblePage(this.db, unit, cut, after, pageSize);
@@ -264,15 +271,30 @@ export class ClassRun {
           }
         }
         await this.opts.checkpoint?.('write:page');
+        // Every partition's rows lie spread over the whole key order, so without this no file would be finished (and no
+        // row deleted) before the last page: the deletes of what has been read so far run while the next pages are read.
+        if (this.staged(unit) >= stagedRows) await this.finishBatches(this.takeBatches(unit), unit);
       }
-      const rest: OpenBatch[] = [];
-      for (const [k, batch] of [...this.batches]) {
-        if (!k.startsWith(`${unit.anchor.table}/`)) continue;
-        this.batches.delete(k);
-        rest.push(batch);
-      }
-      await this.finishBatches(rest, unit);
+      await this.finishBatches(this.takeBatches(unit), unit);
     }
+  }
+
+  /** Anchor rows in the unit's open batches. */
+  private staged(unit: Unit): number {
+    let n = 0;
+    for (const [k, batch] of this.batches) if (k.startsWith(`${unit.anchor.table}/`)) n += batch.anchorRows;
+    return n;
+  }
+
+  /** The unit's open batches, no longer open. */
+  private takeBatches(unit: Unit): OpenBatch[] {
+    const taken: OpenBatch[] = [];
+    for (const [k, batch] of [...this.batches]) {
+      if (!k.startsWith(`${unit.anchor.table}/`)) continue;
+      this.batches.delete(k);
+      taken.push(batch);
+    }
+    return taken;
   }
 
   /**
