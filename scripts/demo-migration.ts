@@ -107,7 +107,8 @@ svc.clock = now;
 // ---- messaging with back-sync as a consumer ------------------------------------------------------------------------
 const msgConfig = messagingConfigFromEnv();
 const kind = transportKind(msgConfig);
-const backsync = await backsyncConsumer({ legacy: legacy.db, tally: svc, servedByTally: servedByRoutes(svc.store.db, 0), tuning: { concurrency: 4, maxAttempts: 3, backoff: { initialMs: 10, maxMs: 100 } }, log });
+// Patient enough for a legacy SQLite file the legacy's own API writes at the same time (a busy machine can hold its lock for seconds).
+const backsync = await backsyncConsumer({ legacy: legacy.db, tally: svc, servedByTally: servedByRoutes(svc.store.db, 0), tuning: { concurrency: 4, maxAttempts: 6, backoff: { initialMs: 20, maxMs: 1000 } }, log });
 const messaging = await openMessaging(svc.store.db, msgConfig, kind, log, [backsync]);
 await messaging.start();
 const relay = () => relayOutbox(svc.store.db, messaging.transport, { owner: `${hostname()}:${process.pid}:demo-migration` });
@@ -293,6 +294,10 @@ for (let d = 1; d <= days; d++) {
     freezing.add(country);
     try {
       r = await timed('cut-over', () => runCutover(svc.store.db, hooked, { country, cohortPercent: cohort, waitMs: 30_000, options: { demo: true, cohort, asOf: day } }));
+    } catch (err) {
+      // A drain that never ends is a parked event: say which, and why the legacy refused it.
+      for (const d of await messaging.deadLetters.list(5)) say(`  parked: ${d.consumer} ${d.type} ${d.eventId} after ${d.attempts} attempt(s): ${d.error}`);
+      throw err;
     } finally {
       // The window the proxy refuses writes in ends once it has seen the flip; writes refused after are counted apart.
       freezing.delete(country);
