@@ -203,6 +203,11 @@ describe('operations and migration pages', { skip: skipBrowserTests }, () => {
     await db.insertInto('cutover_steps').values(['freeze', 'drain', 'migrate', 'compare', 'route', 'unfreeze'].map((step, i) => ({
       run_id: Number(run.id), step, started_at: `2026-03-09T10:0${i < 4 ? 0 : 1}:0${i}.000Z`, finished_at: `2026-03-09T10:0${i < 4 ? 0 : 1}:0${i + 1}.000Z`, detail: step === 'migrate' ? '{"members":120}' : null,
     }))).execute();
+    // A DE member's change the legacy refused: parked by back-sync, counted on DE's row.
+    const signUp = await h.t.app.inject({ method: 'POST', url: '/v1/members', headers: h.t.auth('member-app'), payload: { id: 'de-parked', email: 'p@example.com', country: 'DE', timezone: 'Europe/Berlin', paymentToken: 'tok_ok', plan: 'basic' } });
+    assert.equal(signUp.statusCode, 201, signUp.body);
+    const refused = { id: 'member.updated:de-parked:9', type: 'member.updated', memberId: 'de-parked', occurredOn: '2026-03-10', data: {} };
+    await parkDeadLetter(db, { consumer: 'legacy-backsync', destination: 'legacy-backsync.dlq', eventId: refused.id, type: refused.type, message: encodeMessage(refused), error: 'the legacy refused it', attempts: 5 });
 
     const { page, errors } = await h.newPage();
     await h.signIn(page, 'admin', '/migration');
@@ -212,6 +217,7 @@ describe('operations and migration pages', { skip: skipBrowserTests }, () => {
     await de.waitFor();
     assert.match(await de.innerText(), /tally[\s\S]*100 %[\s\S]*console test[\s\S]*clean[\s\S]*members: 120/);
     assert.match(await routes.getByRole('row', { name: /^FR/ }).innerText(), /legacy[\s\S]*10 %/);
+    assert.equal(await de.getByRole('link', { name: '1 parked' }).getAttribute('href'), '/console/operations#dead-letters');
     const steps = page.getByRole('region', { name: `Cut-over run ${run.id} of DE` });
     assert.match(await steps.innerText(), /finished, 100 % of the members, from legacy \(10 % canary\)[\s\S]*writes frozen 3.2 s/);
     assert.deepEqual((await steps.getByRole('rowheader').allInnerTexts()), ['freeze', 'drain', 'migrate', 'compare', 'route', 'unfreeze']);

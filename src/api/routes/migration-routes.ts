@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { inProcessBus } from '../../messaging/bus.ts';
+import { messagingConfigFromEnv, transportKind } from '../../messaging/index.ts';
 import { backsyncStatus, servedCountries } from '../../migration/backsync/status.ts';
 import { cutoverHistory } from '../../migration/cutover/cutover.ts';
 import type { ApiContext } from '../context.ts';
@@ -26,7 +28,7 @@ const CountryView = Type.Object({
   lastCompare: Nullable(CompareRun), lastShadow: Nullable(CompareRun),
   backsync: Nullable(Type.Object({
     waiting: Type.Integer(), oldestWaitingSeconds: Type.Number(), lastAppliedAt: Nullable(Type.String()),
-    parked: Nullable(Type.Integer({ description: 'null: dead letters are in the broker, not read by the API process (tally dlq list)' })),
+    parked: Nullable(Type.Integer({ description: 'back-sync\'s dead letters of the country (the embedded transport\'s dead_letters table); null with RabbitMQ, whose dead-letter queues the API process does not read (tally dlq list --transport amqp)' })),
   }, { description: 'null for a country Tally does not serve' })),
   cutovers: Type.Array(CutoverRun, { description: 'the latest runs, newest first' }),
 });
@@ -46,7 +48,10 @@ export function migrationRoutes(app: FastifyInstance, api: ApiContext): void {
     const compares = await db.selectFrom('compare_runs').selectAll().where('country', '!=', '').orderBy('id', 'desc').execute();
     const cutoverCountries = await db.selectFrom('cutover_runs').select('country').distinct().execute();
     const countries = [...new Set([...routes.map((r) => r.country), ...compares.map((c) => c.country), ...cutoverCountries.map((c) => c.country)])].sort();
-    const lag = new Map((await backsyncStatus(api.svc, { countries: await servedCountries(db) })).map((l) => [l.country, l]));
+    // Parked events are counted where the API can read them: the embedded transport's table.
+    const embedded = transportKind(api.messaging ?? messagingConfigFromEnv()) === 'embedded';
+    const parked = embedded ? await inProcessBus(db).deadLetters.list(Number.MAX_SAFE_INTEGER) : undefined;
+    const lag = new Map((await backsyncStatus(api.svc, { countries: await servedCountries(db), parked })).map((l) => [l.country, l]));
     const view = (c: (typeof compares)[number] | undefined) => c ? {
       id: Number(c.id), mode: c.mode, source: c.source, status: c.status, startedAt: c.started_at, finishedAt: c.finished_at,
       counts: JSON.parse(c.counts || '{}') as Record<string, unknown>, error: c.error,
@@ -60,7 +65,7 @@ export function migrationRoutes(app: FastifyInstance, api: ApiContext): void {
         route: r ? { state: r.state, canaryPercent: Number(r.canary_percent), updatedAt: r.updated_at, updatedBy: r.updated_by } : { state: 'legacy', canaryPercent: 0, updatedAt: null, updatedBy: null },
         lastCompare: view(compares.find((c) => c.country === country && c.mode !== 'shadow')),
         lastShadow: view(compares.find((c) => c.country === country && c.mode === 'shadow')),
-        backsync: l ? { waiting: l.waiting, oldestWaitingSeconds: l.oldestWaitingSeconds, lastAppliedAt: l.lastAppliedAt, parked: null } : null,
+        backsync: l ? { waiting: l.waiting, oldestWaitingSeconds: l.oldestWaitingSeconds, lastAppliedAt: l.lastAppliedAt, parked: embedded ? l.parked : null } : null,
         cutovers: await cutoverHistory(db, country, 5),
       });
     }

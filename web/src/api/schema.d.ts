@@ -2331,7 +2331,7 @@ export interface paths {
                                     waiting: number;
                                     oldestWaitingSeconds: number;
                                     lastAppliedAt: string | null;
-                                    /** @description null: dead letters are in the broker, not read by the API process (tally dlq list) */
+                                    /** @description back-sync's dead letters of the country (the embedded transport's dead_letters table); null with RabbitMQ, whose dead-letter queues the API process does not read (tally dlq list --transport amqp) */
                                     parked: number | null;
                                 } | null;
                                 /** @description the latest runs, newest first */

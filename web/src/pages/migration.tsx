@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { problemMessage, type paths } from '../api/client.ts';
 import { formatDateTime } from '../format.ts';
 import { Notice, Page } from '../page.tsx';
+import { href } from '../router.ts';
 import { useSession } from '../session.tsx';
 import './operations.css';
 
@@ -90,6 +91,7 @@ function MigrationTables(props: { countries: Country[] }) {
                       <>
                         {c.backsync.waiting} waiting{c.backsync.waiting ? `, oldest ${seconds(c.backsync.oldestWaitingSeconds)}` : ''}
                         {c.backsync.lastAppliedAt ? <div class="ops-counts">last applied {when(c.backsync.lastAppliedAt)}</div> : null}
+                        {c.backsync.parked ? <div class="ops-counts"><a href={href('/operations#dead-letters')}>{c.backsync.parked} parked</a>: the drain of a cut-over waits for them</div> : null}
                       </>
                     ) : 'not served by Tally'}
                   </td>
@@ -99,8 +101,8 @@ function MigrationTables(props: { countries: Country[] }) {
           </table>
         </div>
         <p class="help">
-          Back-sync lag counts the events of a country's members Tally has not yet seen applied to the legacy. Events parked in back-sync's
-          dead-letter queue are in the messaging transport: see them with <code>tally backsync status</code> or <code>tally dlq list</code>.
+          Back-sync lag counts the events of a country's members Tally has not yet seen applied to the legacy. Events the legacy refused
+          are parked: counted here and replayed under Operations, Dead letters (with RabbitMQ they are in the broker: <code>tally dlq list --transport amqp</code>).
         </p>
       </section>
       <section class="ops-section" aria-labelledby="cutovers">
