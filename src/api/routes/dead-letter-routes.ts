@@ -2,9 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFound } from '../../domain/errors.ts';
 import { inProcessBus } from '../../messaging/bus.ts';
-import { messagingConfigFromEnv, transportKind, type DeadLetter, type MessagingConfig } from '../../messaging/index.ts';
+import { transportKind, type DeadLetter, type MessagingConfig } from '../../messaging/index.ts';
 import { withConfiguredMessaging } from '../../operations/messaging-operations.ts';
-import type { ApiContext } from '../context.ts';
+import { messagingOf, type ApiContext } from '../context.ts';
 import { HttpProblem } from '../problem.ts';
 import { errors } from '../schemas.ts';
 
@@ -36,7 +36,6 @@ export function deadLetterRoutes(app: FastifyInstance, api: ApiContext): void {
   const { db } = api.svc.store;
   // Reading needs no consumer: the table as the embedded bus sees it, without opening back-sync's legacy database for a look.
   const parked = inProcessBus(db).deadLetters;
-  const config = () => api.messaging ?? messagingConfigFromEnv();
 
   app.get('/v1/admin/dead-letters', {
     config: { roles: ['admin'] },
@@ -52,7 +51,7 @@ export function deadLetterRoutes(app: FastifyInstance, api: ApiContext): void {
     },
   }, async (req) => {
     const { limit = 100 } = req.query as Static<typeof ListQuery>;
-    return { transport: transportKind(config()), deadLetters: await parked.list(limit) };
+    return { transport: transportKind(messagingOf(api)), deadLetters: await parked.list(limit) };
   });
 
   app.get('/v1/admin/dead-letters/:id', {
@@ -82,7 +81,7 @@ export function deadLetterRoutes(app: FastifyInstance, api: ApiContext): void {
         throw new HttpProblem(503, `consumer "${before.consumer}" is not configured in this service (TALLY_WEBHOOK_URL for member-webhook, TALLY_LEGACY_URL for back-sync), so dead letter ${id} cannot be delivered; it stays parked`, 'consumer');
       }
       return messaging.deadLetters.replay(id);
-    }, { config: oneAttemptNow(config()) });
+    }, { config: oneAttemptNow(messagingOf(api)) });
     const after = outcome.failed ? await parked.show(id) : undefined;
     await audit(req, before, after);
     if (after) throw new HttpProblem(502, `consumer "${after.consumer}" failed again: ${after.error}. Dead letter ${id} stays parked (${after.attempts} attempts).`, 'consumer');

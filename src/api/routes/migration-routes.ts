@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { inProcessBus } from '../../messaging/bus.ts';
-import { messagingConfigFromEnv, transportKind } from '../../messaging/index.ts';
+import { transportKind } from '../../messaging/index.ts';
 import { backsyncStatus, servedCountries } from '../../migration/backsync/status.ts';
 import { cutoverHistory } from '../../migration/cutover/cutover.ts';
-import type { ApiContext } from '../context.ts';
+import { messagingOf, type ApiContext } from '../context.ts';
 import { errors } from '../schemas.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -49,7 +49,7 @@ export function migrationRoutes(app: FastifyInstance, api: ApiContext): void {
     const cutoverCountries = await db.selectFrom('cutover_runs').select('country').distinct().execute();
     const countries = [...new Set([...routes.map((r) => r.country), ...compares.map((c) => c.country), ...cutoverCountries.map((c) => c.country)])].sort();
     // Parked events are counted where the API can read them: the embedded transport's table.
-    const embedded = transportKind(api.messaging ?? messagingConfigFromEnv()) === 'embedded';
+    const embedded = transportKind(messagingOf(api)) === 'embedded';
     const parked = embedded ? await inProcessBus(db).deadLetters.list(Number.MAX_SAFE_INTEGER) : undefined;
     const lag = new Map((await backsyncStatus(api.svc, { countries: await servedCountries(db), parked })).map((l) => [l.country, l]));
     const view = (c: (typeof compares)[number] | undefined) => c ? {
