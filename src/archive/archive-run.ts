@@ -593,18 +593,19 @@ export class ArchiveFileRejected extends Error {
   override name = 'ArchiveFileRejected';
 }
 
-/**
- * Delete the hot rows a verified file holds, a chunk per transaction. Each hot row is read again
- * and deleted only if it is still settled and still the row the file holds (same row hash): a row
- * changed since stays hot, and the answers prefer it. Rows already gone (an earlier run deleted
- * them before it was killed) are simply not there. Children and derived rows go with their anchor.
- */
 /** Streams of one delete pass: whether one has failed (the others stop), and the rows done by all. */
 interface DeletePass {
   failed: boolean;
   done: number;
 }
 
+/**
+ * Delete the hot rows a verified file holds, a chunk per transaction. Each hot row is read again
+ * and deleted only if it is still settled and still the row the file holds (same row hash): a row
+ * changed since stays hot, and the answers prefer it. Rows already gone (an earlier run deleted
+ * them before it was killed) are simply not there. Children and derived rows go with their anchor.
+ * Returns, per batch, the rows kept hot.
+ */
 async function deleteArchivedRows(db: Kysely<Schema>, unit: Unit, inFile: readonly FileRow[], batches: number, opts: RunOptions, pass: DeletePass = { failed: false, done: 0 }): Promise<number[]> {
   const { anchor } = unit;
   const names = Object.keys(anchor.columns);
