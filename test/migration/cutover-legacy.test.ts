@@ -43,6 +43,13 @@ async function billedTwice(svc: Services, legacy: LegacyDb): Promise<{ tally: st
   };
 }
 
+/** Back-sync from Tally's outbox into the legacy, delivered now. */
+async function writeBack(svc: Services, legacy: LegacyDb): Promise<void> {
+  const bus = inProcessBus(svc.store.db);
+  bus.subscribe(await backsyncConsumer({ legacy: legacy.db, tally: svc, servedByTally: servedByRoutes(svc.store.db, 0), tuning: { concurrency: 4, maxAttempts: 2, backoff: { initialMs: 1, maxMs: 2 } } }));
+  await relayOutbox(svc.store.db, bus, { owner: `${hostname()}:${process.pid}:test` });
+}
+
 test('DE cut over from the legacy on its billing day, billed by Tally the next, then aborted: no period billed twice on either side, nothing lost', async () => {
   // A legacy whose warts were fixed: every member migrates (see the next test for one that was not).
   const url = await seededLegacy(120, ['DE', 'US'], 33, asOf, { warts: false });
@@ -80,9 +87,7 @@ test('DE cut over from the legacy on its billing day, billed by Tally the next, 
     assert.deepEqual(await billedTwice(svc, legacy), { tally: [], legacy: [] });
 
     // Abort after the flip: back-sync writes Tally's days into the legacy first, then the legacy bills DE again.
-    const bus = inProcessBus(svc.store.db);
-    bus.subscribe(await backsyncConsumer({ legacy: legacy.db, tally: svc, servedByTally: servedByRoutes(svc.store.db, 0), tuning: { concurrency: 4, maxAttempts: 2, backoff: { initialMs: 1, maxMs: 2 } } }));
-    await relayOutbox(svc.store.db, bus, { owner: `${hostname()}:${process.pid}:test` });
+    await writeBack(svc, legacy);
     const aborted = await abortCutover(svc.store.db, work, { country: 'DE', waitMs: 2000, backsyncWaitMs: 5000 });
     assert.equal(aborted.status, 'aborted');
     assert.deepEqual(await billingStoppedCountries(legacy.db), []);
@@ -133,9 +138,7 @@ test('a cohort\'s legacy-stop stops the cohort as the legacy has it then: a coho
     // Meanwhile a member of the cohort signs up, on Tally (the proxy sends the cohort there), and back-sync gives the legacy its customer.
     const id = Array.from({ length: 100 }, (_, i) => `T-DE-${i}`).find((m) => cohortOf(m) < 50)!;
     await signupMember(svc, { id, email: null, country: 'DE', region: null, timezone: 'Europe/Berlin', paymentToken: 'tok_ok', plan: 'standard' }, asOf);
-    const bus = inProcessBus(svc.store.db);
-    bus.subscribe(await backsyncConsumer({ legacy: legacy.db, tally: svc, servedByTally: servedByRoutes(svc.store.db, 0), tuning: { concurrency: 4, maxAttempts: 2, backoff: { initialMs: 1, maxMs: 2 } } }));
-    await relayOutbox(svc.store.db, bus, { owner: `${hostname()}:${process.pid}:test` });
+    await writeBack(svc, legacy);
     assert.ok(await legacy.db.selectFrom('customer').select('acct_no').where('acct_no', '=', id).executeTakeFirst(), 'back-sync wrote the sign-up into the legacy');
 
     const r = await runCutover(svc.store.db, work, { country: 'DE', cohortPercent: 50, waitMs: 2000 });
@@ -150,13 +153,6 @@ test('a cohort\'s legacy-stop stops the cohort as the legacy has it then: a coho
     await closeServices(svc);
   }
 });
-
-/** Back-sync from Tally's outbox into the legacy, delivered now. */
-async function writeBack(svc: Services, legacy: LegacyDb): Promise<void> {
-  const bus = inProcessBus(svc.store.db);
-  bus.subscribe(await backsyncConsumer({ legacy: legacy.db, tally: svc, servedByTally: servedByRoutes(svc.store.db, 0), tuning: { concurrency: 4, maxAttempts: 2, backoff: { initialMs: 1, maxMs: 2 } } }));
-  await relayOutbox(svc.store.db, bus, { owner: `${hostname()}:${process.pid}:test` });
-}
 
 const stoppedMembers = async (legacy: LegacyDb) => new Set((await legacy.db.selectFrom('customer_billing_stop').select('acct_no').execute()).map((s) => s.acct_no));
 
